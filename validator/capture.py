@@ -1,0 +1,171 @@
+"""The capture format: one JSON object per line, what `listen --record` writes and `check`
+replays.
+
+    {"routing_key": "status.agent",            # a string, or null when unknown
+     "body": "{\"name\": ...}",                # the raw body as text, or
+     "body_base64": "eyJuYW1lIjog...",         # the raw bytes (a body that is not UTF-8), or
+     "payload": {"name": ...},                 # a JSON value, serialized for you
+     "properties": {"content_type": "application/json", "headers": {}},   # optional
+     "exchange": "xivo", "received_at": 1700000000.123}                   # optional
+
+A line that cannot be read is yielded as a CaptureError carrying its 1-based line number:
+the checker reports it as finding X900 and goes on with the next line.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Iterator
+
+import orjson
+
+
+class CaptureFileError(Exception):
+    """The capture file itself cannot be read (a one-line usage error)."""
+
+
+@dataclass(slots=True)
+class CaptureItem:
+    line: int
+    routing_key: str | None
+    body: bytes
+    properties: dict | None
+    exchange: str | None = None
+    received_at: float | None = None
+
+
+@dataclass(slots=True)
+class CaptureError:
+    line: int
+    message: str
+
+
+BODY_KEYS = ("body", "body_base64", "payload")
+
+
+def parse_line(line_no: int, raw: bytes) -> CaptureItem | CaptureError | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return CaptureError(line_no, f"not a JSON object: {exc}")
+    if not isinstance(obj, dict):
+        return CaptureError(line_no, "not a JSON object")
+    given = [k for k in BODY_KEYS if k in obj]
+    if len(given) != 1:
+        return CaptureError(line_no, "needs exactly one of body, body_base64, payload"
+                            + (f" (has {', '.join(given)})" if given else ""))
+    routing_key = obj.get("routing_key")
+    if routing_key is not None and not isinstance(routing_key, str):
+        return CaptureError(line_no, "routing_key must be a string or null")
+    properties = obj.get("properties")
+    if properties is not None and not isinstance(properties, dict):
+        return CaptureError(line_no, "properties must be an object")
+    key = given[0]
+    value = obj[key]
+    if key == "body":
+        if not isinstance(value, str):
+            return CaptureError(line_no, "body must be a string (the raw body as text)")
+        # surrogatepass keeps a lone surrogate as the invalid UTF-8 it stood for.
+        body = value.encode("utf-8", "surrogatepass")
+    elif key == "body_base64":
+        if not isinstance(value, str):
+            return CaptureError(line_no, "body_base64 must be a base64 string")
+        try:
+            body = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            return CaptureError(line_no, f"body_base64 is not base64: {exc}")
+    else:
+        # json, not orjson: it serializes integers wider than 64 bits as they were written.
+        body = json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    received_at = obj.get("received_at")
+    if received_at is not None and not isinstance(received_at, (int, float)):
+        received_at = None
+    exchange = obj.get("exchange") if isinstance(obj.get("exchange"), str) else None
+    return CaptureItem(line_no, routing_key, body, properties, exchange, received_at)
+
+
+def read_capture(path: str | os.PathLike | IO[bytes]) -> Iterator[CaptureItem | CaptureError]:
+    """Yield the capture's items and unreadable lines, streaming (captures can be large)."""
+    if hasattr(path, "read"):
+        stream, close = path, False
+    else:
+        p = Path(path)
+        if p.is_dir():
+            raise CaptureFileError(f"{p}: is a directory, not a capture file")
+        try:
+            stream, close = open(p, "rb"), True
+        except OSError as exc:
+            raise CaptureFileError(f"{p}: {exc.strerror or exc}") from None
+    try:
+        for line_no, raw in enumerate(stream, start=1):
+            item = parse_line(line_no, raw)
+            if item is not None:
+                yield item
+    finally:
+        if close:
+            stream.close()
+
+
+def capture_record(routing_key, body: bytes, properties: dict | None = None,
+                   exchange: str | None = None, received_at: float | None = None) -> bytes:
+    """One capture line (with its newline) for a message."""
+    obj: dict = {"routing_key": routing_key}
+    try:
+        obj["body"] = body.decode("utf-8")
+    except UnicodeDecodeError:
+        obj["body_base64"] = base64.b64encode(body).decode("ascii")
+    if properties:
+        obj["properties"] = properties
+    if exchange is not None:
+        obj["exchange"] = exchange
+    if received_at is not None:
+        obj["received_at"] = received_at
+    return orjson.dumps(obj, default=str) + b"\n"
+
+
+class CaptureWriter:
+    """Writes whole lines only, so the file is valid JSONL whenever it is closed."""
+
+    def __init__(self, path: str | os.PathLike, flush_every: int = 200):
+        self.path = Path(path)
+        try:
+            if self.path.parent and not self.path.parent.exists():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "wb")
+        except OSError as exc:
+            raise CaptureFileError(f"{self.path}: {exc.strerror or exc}") from None
+        self._pending = 0
+        self._flush_every = flush_every
+        self.count = 0
+
+    def write(self, routing_key, body: bytes, properties: dict | None = None,
+              exchange: str | None = None, received_at: float | None = None) -> None:
+        self._file.write(capture_record(routing_key, body, properties, exchange, received_at))
+        self.count += 1
+        self._pending += 1
+        if self._pending >= self._flush_every:
+            self.flush()
+
+    def flush(self) -> None:
+        self._file.flush()
+        self._pending = 0
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

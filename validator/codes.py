@@ -1,0 +1,83 @@
+"""The finding codes: stable, like a linter's rule codes.
+
+A code never changes meaning once released; a retired code is never reused. The README's
+table is rendered from this list and a test keeps the two identical.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ERROR = "error"
+WARNING = "warning"
+INFO = "info"
+SEVERITIES = (ERROR, WARNING, INFO)
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    code: str
+    slug: str
+    severity: str
+    summary: str
+
+
+CODES: tuple[Code, ...] = (
+    # B: the body and its transport
+    Code("B100", "body-not-utf8", ERROR, "The body is not valid UTF-8."),
+    Code("B101", "body-not-json", ERROR, "The body is not JSON."),
+    Code("B102", "body-not-object", ERROR, "The body is JSON but not an object."),
+    Code("B103", "body-too-deep", ERROR,
+         "The body nests deeper than the parser accepts (1024 levels); no Wazo event does."),
+    Code("B104", "content-type", ERROR,
+         "The AMQP content type is known and is not application/json."),
+    Code("B105", "content-type-missing", INFO, "The AMQP properties carry no content type."),
+    # E: the envelope
+    Code("E200", "envelope-missing-key", ERROR, "name, origin_uuid or data is missing."),
+    Code("E201", "envelope-wrong-type", ERROR,
+         "name is not a string, or required_acl is neither a string nor null."),
+    Code("E202", "envelope-extra-key", INFO, "The envelope has a key the page does not document."),
+    # N: the event name
+    Code("N300", "undocumented-event", WARNING,
+         "The event name is not documented (17.08 publishes many such events)."),
+    Code("N301", "name-routing-key-conflict", ERROR,
+         "The routing key is a documented event's key but the name is not that event's."),
+    # R: the routing key
+    Code("R400", "routing-key-mismatch", ERROR, "The routing key does not match the event's template."),
+    Code("R401", "routing-key-word", ERROR,
+         "A routing-key word differs from the data value it carries (e.g. another user's UUID)."),
+    # A: required_acl, which decides who receives the event through xivo-websocketd
+    Code("A500", "acl-missing", ERROR,
+         "The documented required_acl is absent: websocketd never delivers the event."),
+    Code("A501", "acl-null", ERROR,
+         "required_acl is null where one is documented: every websocket client receives it."),
+    Code("A502", "acl-mismatch", ERROR,
+         "required_acl differs from its documented template filled from the data."),
+    Code("A503", "acl-undocumented", ERROR,
+         "required_acl is present although the page documents none for this event."),
+    # D: the data
+    Code("D600", "data-missing-field", ERROR, "A required data field is missing."),
+    Code("D601", "data-wrong-type", ERROR, "A value has the wrong JSON type."),
+    Code("D602", "data-value", ERROR, "A value is outside its documented set or range."),
+    Code("D603", "data-format", ERROR, "A string does not have its documented format."),
+    Code("D604", "data-extra-field", INFO, "A data field the page does not document."),
+    Code("D605", "not-a-uuid", ERROR, "A value that carries a UUID is not a UUID."),
+    Code("D609", "data-schema", ERROR, "Another violation of the data's schema."),
+    # V: the target Wazo version
+    Code("V700", "not-in-version", ERROR,
+         "The event does not exist yet in the target Wazo version."),
+    # X: the input itself
+    Code("X900", "capture-line", ERROR, "A capture line could not be read as a message."),
+)
+
+BY_CODE: dict[str, Code] = {c.code: c for c in CODES}
+
+
+def matches(code: str, selectors: frozenset[str] | set[str]) -> bool:
+    """True when a selector is the code itself or a prefix of it (ruff's --select D)."""
+    return any(code.startswith(s) for s in selectors)
+
+
+def validate_selectors(selectors) -> list[str]:
+    """Return the selectors that match no code (for a one-line usage error)."""
+    return [s for s in selectors if not any(c.code.startswith(s) for c in CODES)]

@@ -1,0 +1,78 @@
+"""What the checker produces: findings and one result per message."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .codes import BY_CODE, ERROR, INFO, WARNING
+
+OK, WARN, FAIL = "ok", "warn", "fail"
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def json_path(parts) -> str:
+    """Render a path like jsonschema's error.path as JSONPath: $.data.to[1]."""
+    out = ["$"]
+    for part in parts:
+        if isinstance(part, int):
+            out.append(f"[{part}]")
+        elif _PLAIN_KEY.match(part):
+            out.append("." + part)
+        else:
+            escaped = part.replace("\\", "\\\\").replace("'", "\\'")
+            out.append(f"['{escaped}']")
+    return "".join(out)
+
+
+@dataclass(slots=True)
+class Finding:
+    code: str
+    severity: str
+    path: str
+    message: str
+    erratum: str | None = None
+
+    @classmethod
+    def of(cls, code: str, path: str, message: str) -> "Finding":
+        return cls(code, BY_CODE[code].severity, path, message)
+
+    def as_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "path": self.path,
+            "message": self.message,
+            "erratum": self.erratum,
+        }
+
+
+def verdict_of(findings) -> str:
+    verdict = OK
+    for f in findings:
+        if f.severity == ERROR:
+            return FAIL
+        if f.severity == WARNING:
+            verdict = WARN
+    return verdict
+
+
+@dataclass(slots=True)
+class MessageResult:
+    """The checker's answer for one message. `findings` is empty on the fast path."""
+
+    name: str | None
+    routing_key: str | None
+    verdict: str
+    findings: tuple = ()
+
+    def as_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "routing_key": self.routing_key,
+            "verdict": self.verdict,
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+SEVERITY_RANK = {ERROR: 0, WARNING: 1, INFO: 2}
