@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 import sys
 
 from . import __version__
 from .commands.common import UsageError
 
-# Each module registers one subcommand.
-COMMANDS = (
-    "validator.commands.check",
-    "validator.commands.schemas",
-)
 PROG = "wazo-bus-validator"
 
 
@@ -27,13 +23,24 @@ class Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
+def command_modules():
+    """Every module of validator.commands with a register(), in their ORDER."""
+    from . import commands
+    found = []
+    for info in pkgutil.iter_modules(commands.__path__):
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        if hasattr(module, "register"):
+            found.append(module)
+    return sorted(found, key=lambda m: (getattr(m, "ORDER", 50), m.__name__))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog=PROG, description="Protocol-conformance validator for the Wazo "
                     "17.08 AMQP message bus.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for module in COMMANDS:
-        importlib.import_module(module).register(subparsers)
+    for module in command_modules():
+        module.register(subparsers)
     return parser
 
 

@@ -12,6 +12,8 @@ from . import common
 
 BUILTIN = "page examples (built in)"
 
+ORDER = 20
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(

@@ -8,6 +8,8 @@ from pathlib import Path
 from ..schemagen import REPO_SCHEMAS, stale_files, write_all
 from . import common
 
+ORDER = 80
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("schemas", help="generate schemas/ from the catalogue",
