@@ -216,7 +216,7 @@ class Checker:
     def __init__(self, catalogue: Catalogue, wazo_version: str | None = None, *,
                  fast: bool = True, select=None, ignore=None):
         self.catalogue = catalogue
-        version_text = wazo_version or catalogue.contract_version
+        version_text = catalogue.contract_version if wazo_version is None else wazo_version
         self.version_text = version_text
         self.version = self._parse_target(version_text)
         self.fast = fast

@@ -45,14 +45,15 @@ class Gate:
 
 class Summary:
     def __init__(self, *, catalogue_names: list[str], wazo_version: str, source: str,
-                 gate: Gate | None = None, body_view=None):
+                 gate: Gate | None = None, redactor=None):
         self.documented = list(catalogue_names)
         self.documented_set = set(catalogue_names)
         self.wazo_version = wazo_version
         self.source = source
         self.gate = gate or Gate()
-        # How a sample shows a body: the redactor when --redact is on.
-        self.body_view = body_view or body_text
+        # With --redact, samples show redacted bodies and finding messages.
+        self.redactor = redactor
+        self.body_view = redactor.sample_text if redactor else body_text
         self.started_at = time.time()
         self.ended_at: float | None = None
         self.messages = 0
@@ -113,10 +114,15 @@ class Summary:
             "name": result.name,
             "routing_key": result.routing_key,
             "verdict": result.verdict,
-            "findings": [f.as_dict() for f in result.findings],
+            "findings": self.finding_dicts(result),
             "body": self.body_view(body),
         })
         return out
+
+    def finding_dicts(self, result: MessageResult) -> list[dict]:
+        if self.redactor is None:
+            return [f.as_dict() for f in result.findings]
+        return [self.redactor.finding_dict(result.name, f.as_dict()) for f in result.findings]
 
     def add_input_error(self, line: int, message: str) -> None:
         self.input_error_count += 1

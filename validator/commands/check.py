@@ -61,7 +61,7 @@ def run(args) -> int:
                     result = check(item.routing_key, item.body, item.properties)
                     summary.add(result, item.body, where={"line": item.line})
                     if nd_out:
-                        nd_out.write(ndjson.line(result, item.line))
+                        nd_out.write(ndjson.line(result, item.line, summary))
                 item = next(items, None)
     except common.Interrupted as exc:
         stop_reason = f"signal:{exc.signame}"

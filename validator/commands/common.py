@@ -89,13 +89,13 @@ def build_summary(args, checker: Checker, source: str) -> Summary:
     unknown = [n for n in args.require if checker.resolve(n) is None]
     if unknown:
         raise UsageError(f"--require {unknown[0]}: not an event of the catalogue")
-    body_view = None
+    redactor = None
     if args.redact:
         from ..redact import Redactor
-        body_view = Redactor(checker.catalogue).sample_text
+        redactor = Redactor(checker.catalogue)
     return Summary(catalogue_names=names, wazo_version=checker.version_text, source=source,
                    gate=Gate(fail_on=args.fail_on, require=tuple(args.require)),
-                   body_view=body_view)
+                   redactor=redactor)
 
 
 def report_path(args) -> Path | None:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import orjson
 
 
-def line(result, where: int | None) -> bytes:
+def line(result, where: int | None, summary=None) -> bytes:
+    """`summary` supplies the (possibly redacted) finding dicts."""
+    findings = summary.finding_dicts(result) if summary is not None else \
+        [f.as_dict() for f in result.findings]
     return orjson.dumps({
         "line": where,
         "name": result.name,
         "routing_key": result.routing_key,
         "verdict": result.verdict,
-        "findings": [f.as_dict() for f in result.findings],
+        "findings": findings,
     }) + b"\n"
 
 
