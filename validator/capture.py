@@ -10,6 +10,10 @@ replays.
 
 A line that cannot be read is yielded as a CaptureError carrying its 1-based line number:
 the checker reports it as finding X900 and goes on with the next line.
+
+`listen --record` also writes two metadata lines, {"meta": {"kind": "start", ...}} first and
+{"meta": {"kind": "end", "may_have_lost": ..., "gaps": [...]}} last: they are not messages,
+and `check` reports what they say (a capture that may have lost messages says so).
 """
 
 from __future__ import annotations
@@ -40,6 +44,12 @@ class CaptureItem:
 
 
 @dataclass(slots=True)
+class CaptureMeta:
+    line: int
+    facts: dict
+
+
+@dataclass(slots=True)
 class CaptureError:
     line: int
     message: str
@@ -48,7 +58,7 @@ class CaptureError:
 BODY_KEYS = ("body", "body_base64", "payload")
 
 
-def parse_line(line_no: int, raw: bytes) -> CaptureItem | CaptureError | None:
+def parse_line(line_no: int, raw: bytes) -> CaptureItem | CaptureMeta | CaptureError | None:
     raw = raw.strip()
     if not raw:
         return None
@@ -58,6 +68,10 @@ def parse_line(line_no: int, raw: bytes) -> CaptureItem | CaptureError | None:
         return CaptureError(line_no, f"not a JSON object: {exc}")
     if not isinstance(obj, dict):
         return CaptureError(line_no, "not a JSON object")
+    if "meta" in obj and not any(k in obj for k in BODY_KEYS):
+        if not isinstance(obj["meta"], dict):
+            return CaptureError(line_no, "meta must be an object")
+        return CaptureMeta(line_no, obj["meta"])
     given = [k for k in BODY_KEYS if k in obj]
     if len(given) != 1:
         return CaptureError(line_no, "needs exactly one of body, body_base64, payload"
@@ -92,7 +106,8 @@ def parse_line(line_no: int, raw: bytes) -> CaptureItem | CaptureError | None:
     return CaptureItem(line_no, routing_key, body, properties, exchange, received_at)
 
 
-def read_capture(path: str | os.PathLike | IO[bytes]) -> Iterator[CaptureItem | CaptureError]:
+def read_capture(path: str | os.PathLike | IO[bytes]
+                 ) -> Iterator[CaptureItem | CaptureMeta | CaptureError]:
     """Yield the capture's items and unreadable lines, streaming (captures can be large)."""
     if hasattr(path, "read"):
         stream, close = path, False
@@ -112,6 +127,10 @@ def read_capture(path: str | os.PathLike | IO[bytes]) -> Iterator[CaptureItem | 
     finally:
         if close:
             stream.close()
+
+
+def meta_record(kind: str, **facts) -> bytes:
+    return orjson.dumps({"meta": {"kind": kind, **facts}}, default=str) + b"\n"
 
 
 def capture_record(routing_key, body: bytes, properties: dict | None = None,
@@ -153,6 +172,10 @@ class CaptureWriter:
         self._pending += 1
         if self._pending >= self._flush_every:
             self.flush()
+
+    def write_meta(self, line: bytes) -> None:
+        self._file.write(line)
+        self.flush()
 
     def flush(self) -> None:
         self._file.flush()

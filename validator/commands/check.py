@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import sys
 
-from ..capture import CaptureError, CaptureFileError, read_capture
+from ..capture import CaptureError, CaptureFileError, CaptureMeta, read_capture
 from ..pages import page_examples_capture
 from ..reporters import ndjson
 from . import common
@@ -53,7 +53,15 @@ def run(args) -> int:
         with common.signals_raise_interrupted():
             item = first
             while item is not None:
-                if isinstance(item, CaptureError):
+                if isinstance(item, CaptureMeta):
+                    if item.facts.get("kind") == "end":
+                        summary.run["recorded"] = {
+                            k: item.facts.get(k) for k in
+                            ("stop_reason", "may_have_lost", "lost_estimate", "gaps")}
+                        if item.facts.get("may_have_lost"):
+                            summary.run["may_have_lost"] = True
+                            summary.run["lost_estimate"] = item.facts.get("lost_estimate")
+                elif isinstance(item, CaptureError):
                     summary.add_input_error(item.line, item.message)
                     if nd_out:
                         nd_out.write(ndjson.input_error_line(item.line, item.message))

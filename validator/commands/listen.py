@@ -1,0 +1,261 @@
+"""`listen`: attach passively to a Wazo bus, check every event as it passes, and report.
+
+The source declares only its own server-named, exclusive, auto-delete, bounded queue; it
+never declares, binds from or deletes the exchange, and never publishes. Every way out
+(duration, max messages, idle, SIGINT, SIGTERM, broker gone) writes the report, and the
+--record capture is whole-line JSONL on each of them.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+
+from ..capture import CaptureFileError, CaptureWriter, meta_record
+from ..reporters import ndjson
+from ..urls import default_url, redact_url
+from . import common
+
+ORDER = 10
+
+
+def add_listen_options(p) -> None:
+    p.add_argument("--url", default=None,
+                   help="the broker (default: env WAZO_BUS_URL, else "
+                        "amqp://guest:guest@localhost:5672/%%2F); amqps:// works")
+    p.add_argument("--exchange", default="xivo", help="the topic exchange (default: xivo)")
+    p.add_argument("--bind", action="append", default=[], metavar="KEY",
+                   help="a binding key (repeatable; default: #)")
+    p.add_argument("--duration", type=_positive_float, metavar="S", help="stop after S seconds")
+    p.add_argument("--max-messages", type=_positive_int, metavar="N",
+                   help="stop after N messages")
+    p.add_argument("--idle", type=_positive_float, metavar="S",
+                   help="stop after S seconds without a message")
+    p.add_argument("--record", metavar="FILE.jsonl",
+                   help="also write every message to a capture that `check` replays")
+    p.add_argument("--max-length", type=_positive_int, default=10_000, metavar="N",
+                   help="the bound of the tool's own queue (x-max-length, default 10000): a slow "
+                        "validator can never make the broker hold a larger backlog")
+    p.add_argument("--prefetch", type=int, default=200, metavar="N",
+                   help="AMQP prefetch, 100 to 300 (default 200)")
+    common.add_report_options(p)
+
+
+def _positive_float(text: str) -> float:
+    import argparse
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number of seconds")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    import argparse
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "listen", help="check a live bus passively, for a bounded time",
+        description="Attach to the bus with an own exclusive, auto-delete, bounded queue; "
+                    "check every event; stop on --duration, --max-messages, --idle, Ctrl-C "
+                    "or SIGTERM; report.")
+    add_listen_options(p)
+    p.set_defaults(run=run)
+
+
+def iso(ts: float | None) -> str | None:
+    return None if ts is None else datetime.fromtimestamp(ts, timezone.utc).isoformat(
+        timespec="milliseconds")
+
+
+class Progress:
+    """Messages, rate and failures so far on stderr, when it is a terminal."""
+
+    def __init__(self, summary, enabled: bool):
+        self.summary = summary
+        self.enabled = enabled
+        self.started = time.monotonic()
+        self.last = 0.0
+        self.note = ""
+
+    def tick(self, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not force and now - self.last < 0.5:
+            return
+        self.last = now
+        s = self.summary
+        rate = s.messages / max(now - self.started, 1e-9)
+        sys.stderr.write(f"\r{s.messages} messages, {rate:,.0f}/s, {s.verdicts['fail']} failing, "
+                         f"{s.verdicts['warn']} warning {self.note}\x1b[K")
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+class LiveRun:
+    """What listen and watch share: the source, the checker, the summary, the record."""
+
+    def __init__(self, args):
+        from ..sources.amqp import AmqpSource, SourceError
+        self.SourceError = SourceError
+        self.args = args
+        self.url = args.url or default_url()
+        self.checker = common.build_checker(args)
+        self.summary = common.build_summary(args, self.checker, f"amqp {redact_url(self.url)} "
+                                            f"exchange {args.exchange}")
+        self.report_path = common.report_path(args)
+        common.check_output_writable(self.report_path)
+        if not 100 <= args.prefetch <= 300:
+            raise common.UsageError(f"--prefetch {args.prefetch}: must be within 100..300")
+        self.bindings = args.bind or ["#"]
+        try:
+            self.source = AmqpSource(self.url, exchange=args.exchange, bindings=self.bindings,
+                                     max_length=args.max_length, prefetch=args.prefetch)
+        except SourceError as exc:
+            raise common.UsageError(str(exc)) from None
+        self.record = None
+        self.redactor = self.summary.redactor
+        self.nd_out = None
+        self.progress = Progress(self.summary, sys.stderr.isatty() and not args.quiet)
+        self.connected = threading.Event()
+        self.stats = None
+
+    def open_outputs(self) -> None:
+        if self.args.record:
+            try:
+                self.record = CaptureWriter(self.args.record)
+            except CaptureFileError as exc:
+                raise common.UsageError(f"--record {exc}") from None
+            self.record.write_meta(meta_record(
+                "start", tool="wazo-bus-validator", url=redact_url(self.url),
+                exchange=self.args.exchange, bindings=self.bindings,
+                redacted=bool(self.args.redact), started_at=time.time()))
+        if self.args.format == "ndjson":
+            self.nd_out = open(self.report_path, "wb") if self.report_path else sys.stdout.buffer
+
+    def on_delivery(self, d) -> None:
+        result = self.checker.check(d.routing_key, d.body, d.properties)
+        index = self.summary.messages + 1
+        self.summary.add(result, d.body, where={"index": index, "received_at": d.received_at})
+        if self.record is not None:
+            body = self.redactor.redact_body(d.body) if self.redactor else d.body
+            self.record.write(d.routing_key, body, d.properties, d.exchange, d.received_at)
+        if self.nd_out is not None:
+            self.nd_out.write(ndjson.line(result, index, self.summary))
+        self.progress.tick()
+
+    def on_event(self, kind: str, info: dict) -> None:
+        if kind in ("connected", "reconnected"):
+            self.connected.set()
+            self.progress.note = ""
+            if not self.args.quiet and not self.progress.enabled:
+                verb = "listening" if kind == "connected" else "reconnected, listening"
+                sys.stderr.write(f"wazo-bus-validator: {verb} on exchange {self.args.exchange} "
+                                 f"(own queue {info.get('queue')}, bindings "
+                                 f"{' '.join(self.bindings)})\n")
+                sys.stderr.flush()
+        elif kind == "disconnected":
+            self.progress.note = "(connection lost, reconnecting)"
+            if self.progress.enabled is False and not self.args.quiet:
+                sys.stderr.write("wazo-bus-validator: connection lost, reconnecting\n")
+        self.progress.tick(force=True)
+
+    def consume(self) -> None:
+        """Run the source until it stops; returns with self.stats set (or raises UsageError)."""
+        a = self.args
+        try:
+            self.stats = self.source.run(self.on_delivery, duration=a.duration,
+                                         max_messages=a.max_messages, idle=a.idle,
+                                         on_event=self.on_event)
+        except self.SourceError as exc:
+            raise common.UsageError(str(exc)) from None
+
+    def finish(self, **extra) -> int:
+        st = self.stats
+        facts = {"url": redact_url(self.url), "exchange": self.args.exchange,
+                 "bindings": self.bindings}
+        if st is not None:
+            facts.update({
+                "stop_reason": st.stop_reason,
+                "messages_received": st.messages,
+                "reconnects": st.reconnects,
+                "gaps": [{"start": g.start, "end": g.end, "start_iso": iso(g.start),
+                          "end_iso": iso(g.end), "reason": g.reason} for g in st.gaps],
+                "queue_max_length": st.queue_max_length,
+                "peak_backlog": st.peak_backlog,
+                "may_have_lost": st.may_have_lost,
+                "lost_estimate": st.lost_estimate,
+                "started_at": st.started_at,
+                "ended_at": st.ended_at,
+            })
+        facts.update(extra)
+        self.summary.finish(**facts)
+        self.progress.done()
+        if self.record is not None:
+            self.record.write_meta(meta_record(
+                "end", ended_at=time.time(), messages=self.record.count,
+                stop_reason=facts.get("stop_reason"), may_have_lost=facts.get("may_have_lost"),
+                lost_estimate=facts.get("lost_estimate"), gaps=facts.get("gaps")))
+            self.record.close()
+        if self.nd_out is not None:
+            self.nd_out.flush()
+            if self.report_path:
+                self.nd_out.close()
+        common.emit_reports(self.args, self.summary)
+        if self.summary.tested_nothing:
+            sys.stderr.write("wazo-bus-validator: no message was seen on the bus "
+                             "(a run that tested nothing is not a pass)\n")
+        return self.summary.exit_code
+
+
+class stop_on_signals:
+    """SIGINT and SIGTERM ask the source to stop; the report is then written as usual."""
+
+    def __init__(self, source, also=None):
+        self.source = source
+        self.also = also
+
+    def __enter__(self):
+        def handler(signum, frame):
+            name = signal.Signals(signum).name
+            self.source.stop(f"signal:{name}")
+            if self.also:
+                self.also(signum)
+        self._old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc):
+        for s, old in self._old.items():
+            signal.signal(s, old)
+        return False
+
+
+def run(args) -> int:
+    live = LiveRun(args)
+    live.open_outputs()
+    try:
+        with stop_on_signals(live.source):
+            live.consume()
+    except common.UsageError:
+        if live.record is not None:
+            live.record.close()
+        raise
+    return live.finish()
+
