@@ -205,3 +205,17 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     command = "python3 -m pip install -e '.[test]' && python3 -m pytest"
     assert command in readme and command in ci
+
+
+def test_a_checker_crash_is_a_finding_not_a_lost_message(tmp_path, monkeypatch):
+    from validator.checker import Checker
+    from validator.cli import main
+
+    def boom(self, *a, **k):
+        raise RuntimeError("simulated bug")
+    monkeypatch.setattr(Checker, "check", boom)
+    out = tmp_path / "r.json"
+    assert main(["check", "--format", "json", "--output", str(out), "--quiet"]) == 1
+    data = json.loads(out.read_text())
+    assert data["totals"]["messages"] == 21
+    assert {c["code"] for c in data["codes"]} == {"X901"}

@@ -68,6 +68,8 @@ CODES: tuple[Code, ...] = (
          "The event does not exist yet in the target Wazo version."),
     # X: the input itself
     Code("X900", "capture-line", ERROR, "A capture line could not be read as a message."),
+    Code("X901", "checker-crash", ERROR,
+         "The checker itself failed on this message (a bug: please report it with the message)."),
 )
 
 BY_CODE: dict[str, Code] = {c.code: c for c in CODES}

@@ -76,3 +76,9 @@ class MessageResult:
 
 
 SEVERITY_RANK = {ERROR: 0, WARNING: 1, INFO: 2}
+
+
+def crash_result(routing_key, exc: BaseException) -> MessageResult:
+    """What a message gets if the checker raises: a finding, never a lost message."""
+    finding = Finding.of("X901", "$", f"{type(exc).__name__}: {str(exc)[:200]}")
+    return MessageResult(None, routing_key, FAIL, (finding,))

@@ -7,6 +7,7 @@ import sys
 
 from ..capture import CaptureError, CaptureFileError, CaptureMeta, read_capture
 from ..pages import page_examples_capture
+from ..findings import crash_result
 from ..reporters import ndjson
 from . import common
 
@@ -66,7 +67,10 @@ def run(args) -> int:
                     if nd_out:
                         nd_out.write(ndjson.input_error_line(item.line, item.message))
                 else:
-                    result = check(item.routing_key, item.body, item.properties)
+                    try:
+                        result = check(item.routing_key, item.body, item.properties)
+                    except Exception as exc:  # a checker bug must not lose the message
+                        result = crash_result(item.routing_key, exc)
                     summary.add(result, item.body, where={"line": item.line})
                     if nd_out:
                         nd_out.write(ndjson.line(result, item.line, summary))

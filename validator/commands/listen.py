@@ -15,6 +15,7 @@ import time
 from datetime import datetime, timezone
 
 from ..capture import CaptureFileError, CaptureWriter, meta_record
+from ..findings import crash_result
 from ..reporters import ndjson
 from ..urls import default_url, redact_url
 from . import common
@@ -151,7 +152,10 @@ class LiveRun:
             self.nd_out = open(self.report_path, "wb") if self.report_path else sys.stdout.buffer
 
     def on_delivery(self, d) -> None:
-        result = self.checker.check(d.routing_key, d.body, d.properties)
+        try:
+            result = self.checker.check(d.routing_key, d.body, d.properties)
+        except Exception as exc:  # a checker bug must not lose the message
+            result = crash_result(d.routing_key, exc)
         index = self.summary.messages + 1
         self.summary.add(result, d.body, where={"index": index, "received_at": d.received_at})
         if self.record is not None:
