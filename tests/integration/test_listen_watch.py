@@ -197,7 +197,15 @@ def test_killed_connection_is_survived_and_the_gap_reported(tmp_path, publisher)
     p.wait_line("listening on exchange xivo")
     before.publish(publisher)
     time.sleep(1.5)
-    subprocess.run(["rabbitmqctl", "close_all_connections", "wazo-bus-validator test"],
+    # Close only the listener's own connection (found by its client connection_name), not
+    # every client of the shared broker.
+    out = subprocess.run(["rabbitmqctl", "list_connections", "pid", "client_properties", "-q",
+                          "--no-table-headers"], capture_output=True, text=True, timeout=30,
+                         check=True).stdout
+    pids = [line.split("\t", 1)[0].strip() for line in out.splitlines()
+            if f"wazo-bus-validator pid={p.proc.pid} " in line]
+    assert len(pids) == 1, out
+    subprocess.run(["rabbitmqctl", "close_connection", pids[0], "wazo-bus-validator test"],
                    check=True, capture_output=True, timeout=30)
     p.wait_line("reconnected, listening", timeout=30)
     after.publish(publisher)  # the publisher reopens its own closed connection
