@@ -1,0 +1,47 @@
+"""`docs [--output FILE] [--check FILE]`: the page's Events section rendered from the catalogue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..docs import render_events
+from ..strategies import GenerationError, Generator
+from . import common
+from .examples import write_output
+
+ORDER = 70
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "docs", help="render the bus page's Events section (RST) from the catalogue",
+        description="Render every event (name, description, routing key, required ACL, data "
+                    "fields, an example) and the errata as RST, so the docs and the "
+                    "validator cannot drift.")
+    p.add_argument("--output", metavar="FILE", help="a file (default: stdout)")
+    p.add_argument("--check", metavar="FILE",
+                   help="exit 1 when FILE differs from what would be rendered")
+    common.add_catalogue_option(p)
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    catalogue = common.load(args)
+    try:
+        text = render_events(catalogue, Generator(catalogue))
+    except GenerationError as exc:
+        raise common.UsageError(f"cannot render an example: {exc}") from None
+    if args.check:
+        path = Path(args.check)
+        try:
+            current = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise common.UsageError(f"--check {path}: {getattr(exc, 'strerror', None) or exc}"
+                                    ) from None
+        if current != text:
+            print(f"{path}: stale: run `wazo-bus-validator docs --output {path}`")
+            return 1
+        print(f"{path}: up to date")
+        return 0
+    write_output(args.output, text.encode("utf-8"))
+    return 0
