@@ -29,7 +29,7 @@ def render(summary) -> str:
         + f" -> {d['status'].upper()} (exit {d['exit_code']})",
     ]
     run = d["run"]
-    if run.get("stop_reason"):
+    if run.get("stop_reason") not in (None, "done"):
         out.append(f"stopped by: {run['stop_reason']}")
     for gap in run.get("gaps") or []:
         out.append(f"connection gap: {gap.get('start_iso', gap.get('start'))} -> "
