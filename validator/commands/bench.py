@@ -1,0 +1,307 @@
+"""`bench`: how fast the checker is, on generated traffic; with --url, live on a broker."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from .. import __version__
+from ..checker import Checker, VersionError
+from . import common
+
+ORDER = 90
+
+TARGETS = {  # what the README promises, measured by the ratios below
+    "checker_vs_floor": 0.2,
+    "checker_vs_naive": 20.0,
+    "startup_seconds": 1.0,
+    "rss_growth_mb": 20.0,
+    "live_validating_vs_bare": 0.9,
+    "live_listen_vs_bare": 0.9,
+}
+
+
+def _int(lo: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text.replace("_", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < lo:
+            raise argparse.ArgumentTypeError(f"{text} must be at least {lo}")
+        return value
+    return parse
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be positive")
+    return value
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "bench", help="measure the checker's speed on generated traffic (live with --url)",
+        description="Generate realistic mixed traffic from the catalogue and measure, in one "
+                    "run, interleaved: the parse floor (orjson.loads), a naive baseline "
+                    "(json.loads + jsonschema, one validator per event) and the checker; then "
+                    "start-up time, peak RSS and RSS growth. With --url, also a bare consumer "
+                    "against the validating one on a temporary exchange of that broker. "
+                    "Prints a table and a final JSON line.")
+    p.add_argument("--messages", type=_int(1), default=100_000, metavar="N",
+                   help="messages in the generated capture (default 100000)")
+    p.add_argument("--mix", default=None, metavar="MIX",
+                   help="a preset (realistic, uniform, ami, valid; default realistic) or "
+                        "event=weight,... where an event is a documented name, an AMI event "
+                        "name, undocumented, broken or broken:CODE")
+    p.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
+    p.add_argument("--repeats", type=_int(1), default=5, metavar="N",
+                   help="interleaved repeats of each offline measurement (default 5)")
+    p.add_argument("--baseline-messages", type=_int(1), default=10_000, metavar="N",
+                   help="messages the slow pipelines (naive baseline, detailed path) run on "
+                        "per repeat; a rate is a rate (default 10000)")
+    p.add_argument("--rss-messages", type=_int(0), default=1_000_000, metavar="N",
+                   help="messages checked for the RSS-growth measurement, 0 to skip "
+                        "(default 1000000)")
+    p.add_argument("--startup-runs", type=_int(0), default=5, metavar="N",
+                   help="fresh interpreters timing start-up, 0 to skip (default 5)")
+    p.add_argument("--url", default=None, metavar="AMQP_URL",
+                   help="measure live on this broker too (e.g. amqp://guest:guest@127.0.0.1:5672/"
+                        "%%2F): a temporary exchange wbv-bench-<random> is created there and "
+                        "deleted afterwards; the xivo exchange is never touched")
+    p.add_argument("--live-messages", type=_int(1), default=100_000, metavar="N",
+                   help="backlog published per live run (default 100000)")
+    p.add_argument("--live-repeats", type=_int(1), default=3, metavar="N",
+                   help="live runs of each consumer, alternating (default 3)")
+    p.add_argument("--live-timeout", type=_seconds, default=120.0, metavar="S",
+                   help="bound on publishing, and on consuming, per live run (default 120)")
+    p.add_argument("--prefetch", type=int, default=200, metavar="N",
+                   help="AMQP prefetch of the live consumers, 100 to 300 (default 200)")
+    p.add_argument("--no-source", action="store_true",
+                   help="live: only the plain pika consumers, not validator.sources.amqp")
+    common.add_catalogue_option(p)
+    p.add_argument("--wazo-version", metavar="V", default=None,
+                   help="the target Wazo version (default: the catalogue's)")
+    p.add_argument("--quiet", "-q", action="store_true",
+                   help="print only the final JSON line (no table, no progress)")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from .. import bench
+
+    if not 100 <= args.prefetch <= 300:
+        raise common.UsageError(f"--prefetch {args.prefetch}: must be within 100..300")
+    catalogue = common.load(args)
+    try:
+        checker = Checker(catalogue, args.wazo_version)
+    except VersionError as exc:
+        raise common.UsageError(str(exc)) from None
+    try:
+        mix_label, mix = bench.parse_mix(args.mix, checker)
+    except bench.MixError as exc:
+        raise common.UsageError(str(exc)) from None
+
+    def progress(text: str) -> None:
+        if not args.quiet:
+            sys.stderr.write(f"bench: {text}\n")
+            sys.stderr.flush()
+
+    out: dict = {"bench": 1, "tool": {"name": "wazo-bus-validator", "version": __version__},
+                 "machine": bench.machine(), "versions": bench.versions()}
+    status = 0
+    try:
+        with common.signals_raise_interrupted():
+            t0 = time.perf_counter()
+            try:
+                capture = bench.Generator(checker, args.seed).capture(args.messages, mix)
+            except bench.MixError as exc:
+                raise common.UsageError(str(exc)) from None
+            progress(f"generated {len(capture):,} messages ({mix_label}, seed {args.seed}) in "
+                     f"{time.perf_counter() - t0:.1f} s")
+            offline = bench.measure_offline(checker, capture, repeats=args.repeats,
+                                            baseline_messages=args.baseline_messages,
+                                            progress=progress)
+            out["capture"] = {
+                "messages": len(capture), "mix": mix_label, "seed": args.seed,
+                "mean_body_bytes": round(capture.mean_body_bytes, 1),
+                "verdicts": offline["verdicts"],
+                "fast_path_share": round(offline["fast_path_share"], 4),
+                "counts": capture.counts(),
+            }
+            out["repeats"] = args.repeats
+            out["pipeline_messages"] = offline["messages"]
+            out["rates"] = {k: round(v, 1) for k, v in offline["rates"].items()}
+            out["rates_all"] = {k: [round(x, 1) for x in v]
+                                for k, v in offline["rates_all"].items()}
+            out["ratios"] = {k: round(v, 4) for k, v in offline["ratios"].items()}
+            out["vs_floor"] = {k: round(v, 4) for k, v in offline["vs_floor"].items()}
+            out["chunks"] = offline["chunks"]
+            out["startup"] = None
+            if args.startup_runs:
+                progress(f"start-up: {args.startup_runs} fresh interpreters")
+                out["startup"] = _rounded(bench.measure_startup(
+                    args.startup_runs, args.catalogue, args.wazo_version))
+            out["rss_growth"] = None
+            if args.rss_messages:
+                progress(f"RSS growth over {args.rss_messages:,} messages")
+                out["rss_growth"] = _rounded(bench.measure_rss_growth(
+                    checker, capture, args.rss_messages))
+            out["peak_rss_mb"] = round(bench.peak_rss_bytes() / 2**20, 1)
+            out["live"] = None
+            if args.url:
+                progress(f"live: {args.live_repeats} x {args.live_messages:,} messages per "
+                         "consumer")
+                try:
+                    live = bench.run_live(args.url, checker, capture,
+                                          messages=args.live_messages,
+                                          repeats=args.live_repeats, prefetch=args.prefetch,
+                                          timeout=args.live_timeout,
+                                          use_source=not args.no_source, progress=progress)
+                    out["live"] = _rounded(live)
+                except bench.LiveError as exc:
+                    out["live"] = {"error": str(exc)}
+                    sys.stderr.write(f"wazo-bus-validator: error: live: {exc}\n")
+                    status = 2
+    except common.Interrupted as exc:
+        sys.stderr.write(f"wazo-bus-validator: bench interrupted ({exc.signame}); "
+                         "temporary exchange removed\n")
+        return 130
+    out["targets"] = _targets(out)
+    if not args.quiet:
+        sys.stdout.write(render_table(out))
+    sys.stdout.write(json.dumps(out, separators=(",", ":"), ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+    return status
+
+
+def _rounded(value):
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
+
+
+def _targets(out: dict) -> dict:
+    got = {
+        "checker_vs_floor": out["ratios"].get("checker_vs_floor"),
+        "checker_vs_naive": out["ratios"].get("checker_vs_naive"),
+        "startup_seconds": (out["startup"] or {}).get("total"),
+        "rss_growth_mb": (out["rss_growth"] or {}).get("growth_mb"),
+        "live_validating_vs_bare": None,
+        "live_listen_vs_bare": None,
+    }
+    live = out.get("live") or {}
+    ratios = live.get("ratios") or {}
+    got["live_validating_vs_bare"] = ratios.get("pika_validating_vs_pika_bare")
+    got["live_listen_vs_bare"] = ratios.get("source_validating_vs_pika_bare")
+    res = {}
+    for key, target in TARGETS.items():
+        value = got[key]
+        lower_is_better = key in ("startup_seconds", "rss_growth_mb")
+        met = None if value is None else (value < target if lower_is_better else value >= target)
+        res[key] = {"target": target, "value": value, "met": met}
+    return res
+
+
+def _k(rate) -> str:
+    return "-" if rate is None else f"{rate:,.0f}"
+
+
+def render_table(out: dict) -> str:
+    m, cap = out["machine"], out["capture"]
+    v = out["versions"]
+    lines = [
+        f"wazo-bus-validator {out['tool']['version']} bench on {m['cpus']} CPUs, "
+        f"{m['implementation']} {m['python']}, {m['platform']}",
+        f"  orjson {v.get('orjson')}, jsonschema {v.get('jsonschema')}, jsonschema-rs "
+        f"{v.get('jsonschema-rs')}, pika {v.get('pika')}",
+        f"capture: {cap['messages']:,} messages, mix {cap['mix']}, seed {cap['seed']}, mean body "
+        f"{cap['mean_body_bytes']:.0f} bytes; verdicts ok {cap['verdicts']['ok']:,}, warn "
+        f"{cap['verdicts']['warn']:,}, fail {cap['verdicts']['fail']:,}; fast path settles "
+        f"{100 * cap['fast_path_share']:.1f}%",
+        "",
+        f"offline: CPU time of one thread, {out['repeats']} repeats, each interleaving the "
+        f"pipelines over {out['chunks']} slices of the capture; medians:",
+        f"  {'pipeline':<52} {'messages':>9} {'msg/s':>10} {'vs (a)':>7}",
+    ]
+    rates, n = out["rates"], out["pipeline_messages"]
+    rows = [
+        ("(a) parse floor: orjson.loads", "parse_floor"),
+        ("(b) naive: json.loads + jsonschema, one per event", "naive_baseline"),
+        ("(c) checker: Checker.check, every check", "checker"),
+        ("    checker + Summary.add (what check/listen do)", "checker_summary"),
+        ("    detailed path only: Checker(fast=False)", "detailed_only"),
+    ]
+    for label, key in rows:
+        lines.append(f"  {label:<52} {n[key]:>9,} {_k(rates[key]):>10} "
+                     f"{out['vs_floor'][key]:>7.3f}")
+    t = out["targets"]
+
+    def verdict(key):
+        met = t[key]["met"]
+        return "n/a" if met is None else ("met" if met else "MISSED")
+    lines.append(f"ratios (medians of per-repeat ratios): c/a = "
+                 f"{out['ratios']['checker_vs_floor']:.3f} (target >= 0.2, "
+                 f"{verdict('checker_vs_floor')}), "
+                 f"c/b = {out['ratios']['checker_vs_naive']:.1f} (target >= 20, "
+                 f"{verdict('checker_vs_naive')})")
+    s = out.get("startup")
+    if s:
+        lines.append(f"start-up, fresh interpreter, median of {s['runs']}: imports "
+                     f"{s['imports']:.3f} s + catalogue load {s['load']:.3f} s + compile "
+                     f"{s['compile']:.3f} s = {s['total']:.3f} s (target < 1 s, "
+                     f"{verdict('startup_seconds')}); whole process {s['process_wall']:.3f} s; "
+                     f"its peak RSS {s['peak_rss_mb']:.0f} MB")
+    r = out.get("rss_growth")
+    if r:
+        lines.append(f"RSS growth over {r['messages']:,} messages (check + Summary.add, "
+                     f"{r['unique_names']:,} never-seen names): {r['rss_before_mb']:.1f} -> "
+                     f"{r['rss_after_mb']:.1f} MB, {r['growth_mb']:+.1f} MB (target < 20 MB, "
+                     f"{verdict('rss_growth_mb')})")
+    lines.append(f"peak RSS of this run (capture in memory): {out['peak_rss_mb']:.0f} MB")
+    live = out.get("live")
+    if live and "error" in live:
+        lines.append(f"live: error: {live['error']}")
+    elif live:
+        lines += ["", f"live, exchange {live['exchange']} (deleted), backlog of "
+                  f"{live['messages']:,} per run, {live['repeats']} alternating runs each, "
+                  f"prefetch {live['prefetch']}, medians:",
+                  f"  {'consumer':<62} {'msg/s':>10} {'CPU us/msg':>11}"]
+        labels = {
+            "pika_bare": "pika BlockingConnection, auto_ack, counts only",
+            "pika_parse_only": "the same + orjson.loads only (any validator's least)",
+            "pika_validating": "the same + Checker.check + Summary.add",
+            "source_bare": "AmqpSource (manual acks, as listen), counts only",
+            "source_validating": "AmqpSource + Checker.check + Summary.add (= listen)",
+        }
+        for key, label in labels.items():
+            if key in live["rates"]:
+                lines.append(f"  {label:<62} {_k(live['rates'][key]):>10} "
+                             f"{live['cpu_us_per_message'][key]:>11.1f}")
+        lr = live["ratios"]
+
+        def ratio(key):
+            return "-" if lr.get(key) is None else f"{lr[key]:.3f}"
+        lines.append(f"ratios (medians of per-round ratios): validating/bare, same pika loop = "
+                     f"{ratio('pika_validating_vs_pika_bare')} (target >= 0.9, "
+                     f"{verdict('live_validating_vs_bare')}); parse only/bare = "
+                     f"{ratio('pika_parse_only_vs_pika_bare')}; listen-like/pika bare = "
+                     f"{ratio('source_validating_vs_pika_bare')} (target >= 0.9, "
+                     f"{verdict('live_listen_vs_bare')}); listen-like/AmqpSource bare = "
+                     f"{ratio('source_validating_vs_source_bare')}; AmqpSource bare/pika bare = "
+                     f"{ratio('source_bare_vs_pika_bare')}")
+        lines.append("live verdicts equal the offline ones: "
+                     + ("yes" if live["verdicts_match"] else "NO"))
+        if live.get("note"):
+            lines.append(f"note: {live['note']}")
+    return "\n".join(lines) + "\n"
