@@ -219,3 +219,11 @@ def test_a_checker_crash_is_a_finding_not_a_lost_message(tmp_path, monkeypatch):
     data = json.loads(out.read_text())
     assert data["totals"]["messages"] == 21
     assert {c["code"] for c in data["codes"]} == {"X901"}
+
+
+def test_a_body_written_as_a_json_value_is_serialized(tmp_path):
+    rk, msg = valid_message("user_created")
+    cap = write_capture(tmp_path / "c.jsonl", [json.dumps({"routing_key": rk, "body": msg}).encode()
+                                              + b"\n"])
+    proc = run("check", str(cap), "--format", "ndjson")
+    assert json.loads(proc.stdout)["verdict"] == "ok"

@@ -84,9 +84,7 @@ def parse_line(line_no: int, raw: bytes) -> CaptureItem | CaptureMeta | CaptureE
         return CaptureError(line_no, "properties must be an object")
     key = given[0]
     value = obj[key]
-    if key == "body":
-        if not isinstance(value, str):
-            return CaptureError(line_no, "body must be a string (the raw body as text)")
+    if key == "body" and isinstance(value, str):
         # surrogatepass keeps a lone surrogate as the invalid UTF-8 it stood for.
         body = value.encode("utf-8", "surrogatepass")
     elif key == "body_base64":
@@ -97,6 +95,7 @@ def parse_line(line_no: int, raw: bytes) -> CaptureItem | CaptureMeta | CaptureE
         except (binascii.Error, ValueError) as exc:
             return CaptureError(line_no, f"body_base64 is not base64: {exc}")
     else:
+        # `payload`, or a `body` written as a JSON value rather than as text: serialize it.
         # json, not orjson: it serializes integers wider than 64 bits as they were written.
         body = json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
     received_at = obj.get("received_at")
