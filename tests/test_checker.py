@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from messages import CATALOGUE, CHECKER, CT, all_names, body, check, codes, valid_message
+from messages import CATALOGUE, CHECKER, all_names, body, check, codes, valid_message
 from validator.checker import Checker
 from validator.pages import page_examples
 

@@ -17,7 +17,6 @@ sends every message down the detailed path: the tests prove both give the same f
 
 from __future__ import annotations
 
-import base64
 import re
 from dataclasses import dataclass
 
@@ -27,7 +26,7 @@ import orjson
 
 from . import codes as C
 from .catalogue import Catalogue, Cover, EventSpec, parse_version, placeholders, split_path
-from .findings import FAIL, OK, Finding, MessageResult, json_path, verdict_of
+from .findings import OK, Finding, MessageResult, json_path, verdict_of
 
 ENVELOPE_KEYS = ("name", "origin_uuid", "required_acl", "data")
 REQUIRED_ENVELOPE_KEYS = ("name", "origin_uuid", "data")
@@ -335,7 +334,6 @@ class Checker:
         self._plans: dict = {}  # name -> its fast check (CompiledEvent.fast_plan), or None
 
         self.covers: dict[tuple[str, str], list[CompiledCover]] = {}
-        self._family_covers: dict[tuple[str, str], list[CompiledCover]] = {}
         for erratum in catalogue.errata:
             for cover in erratum.covers:
                 cc = CompiledCover(
@@ -650,6 +648,3 @@ def _clip(value, limit: int = 120) -> str:
     text = value if isinstance(value, str) else repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
-
-def decode_body_base64(text: str) -> bytes:
-    return base64.b64decode(text, validate=True)

@@ -183,7 +183,6 @@ def docs_seed(label: str) -> str:
 
 def render_events(catalogue: Catalogue, gen: Generator | None = None) -> str:
     gen = gen or generator(catalogue)
-    checker = gen.checker
     fields = FieldRenderer(catalogue)
     ct = catalogue.meta["content_type"]
     lines: list[str] = [".. _bus-events:", ""]
