@@ -409,3 +409,11 @@ def test_name_cache_is_bounded():
         checker.check(None, body({"name": f"n{i}", "origin_uuid": str(uuid.UUID(int=i)),
                                   "data": None}))
     assert len(checker._resolved) <= 10_000
+
+
+def test_a_key_outside_a_family_value_set_belongs_to_no_event():
+    user = str(uuid.uuid4())
+    msg = {"name": "users_forwards_all_updated", "origin_uuid": str(uuid.uuid4()),
+           "data": {"user_uuid": user}}
+    assert codes(check(f"config.users.{user}.forwards.all.updated", msg)) == ["N300"]
+    assert codes(check(f"config.users.{user}.forwards.busy.updated", msg)) == ["N300", "N301"]

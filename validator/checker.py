@@ -103,8 +103,13 @@ class Template:
                 out.append(render(value))
         return "".join(out)
 
-    def regex(self, open_patterns: dict[str, str], prefix: str = "p") -> str:
-        """A regex with one named group per placeholder, <prefix><index>, in order."""
+    def regex(self, open_patterns: dict[str, str], prefix: str = "p",
+              literal_names: bool = False) -> str:
+        """A regex with one named group per placeholder, <prefix><index>, in order.
+
+        A word bound by the event name matches any word (so that a wrong one is reported as
+        that word, R401), or with literal_names only the name's own value (to tell whose key
+        a routing key is: config.users.X.forwards.all.updated belongs to no event)."""
         out = []
         index = 0
         for part in self.parts:
@@ -112,6 +117,8 @@ class Template:
                 out.append(re.escape(part))
                 continue
             inner = open_patterns.get(part[1], "[^.]*")
+            if literal_names and part[0] == "const" and part[2] is not None:
+                inner = re.escape(part[2])
             out.append(f"(?P<{prefix}{index}>{inner})")
             index += 1
         return "".join(out)
@@ -325,7 +332,7 @@ class Checker:
             for name, values in spec.concrete_names():
                 compiled = CompiledEvent(self, spec, name, values)
                 self.by_name[name] = (compiled, values)
-                owners.append((compiled.rk_regex.pattern, name))
+                owners.append((compiled.rk.regex({}, literal_names=True), name))
         self._owner_labels = [label for _, label in owners]
         # One alternation of every documented routing key; inner groups renamed per owner.
         self._owner_re = re.compile("|".join(
