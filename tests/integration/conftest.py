@@ -14,6 +14,7 @@ import time
 import uuid
 
 import pika
+import pika.exceptions
 import pytest
 
 BROKER_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
@@ -42,13 +43,25 @@ def broker_url() -> str:
 
 @pytest.fixture(scope="session")
 def xivo_exchange(broker_url) -> str:
-    """Declare ``xivo`` the way Wazo does (durable topic); fine if it already exists."""
+    """Declare ``xivo`` the way Wazo does (durable topic); fine if it already exists. An
+    exchange these tests created is deleted at the end, one that was there is left alone."""
     conn = pika.BlockingConnection(pika.URLParameters(broker_url))
     try:
+        try:
+            conn.channel().exchange_declare(exchange="xivo", passive=True)
+            created = False
+        except pika.exceptions.ChannelClosedByBroker:
+            created = True
         conn.channel().exchange_declare(exchange="xivo", exchange_type="topic", durable=True)
     finally:
         conn.close()
-    return "xivo"
+    yield "xivo"
+    if created:
+        conn = pika.BlockingConnection(pika.URLParameters(broker_url))
+        try:
+            conn.channel().exchange_delete(exchange="xivo")
+        finally:
+            conn.close()
 
 
 @pytest.fixture
