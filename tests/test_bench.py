@@ -6,7 +6,6 @@ Nothing here times anything: speed is what `wazo-bus-validator bench` prints.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import uuid
@@ -22,7 +21,6 @@ from validator.checker import Checker
 CATALOGUE = load_catalogue()
 CHECKER = Checker(CATALOGUE)
 DETAILED = Checker(CATALOGUE, fast=False)
-BROKER_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 
 
 @pytest.fixture(scope="module")
@@ -238,42 +236,6 @@ def test_bench_command_usage_errors():
     out = subprocess.run([sys.executable, "-m", "validator", "bench", "--mix", "nosuch=1",
                           "--messages", "10"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "nosuch" in out.stderr and len(out.stderr.splitlines()) == 1
-
-
-def _broker_up() -> bool:
-    import pika
-    try:
-        conn = pika.BlockingConnection(pika.URLParameters(
-            BROKER_URL + "?socket_timeout=2&stack_timeout=3&connection_attempts=1"))
-    except Exception:
-        return False
-    conn.close()
-    return True
-
-
-@pytest.mark.broker
-def test_bench_live_on_the_local_broker_cleans_up():
-    if not _broker_up():
-        if os.environ.get("CI"):
-            pytest.fail("RabbitMQ is not reachable at 127.0.0.1:5672 in CI")
-        pytest.skip("RabbitMQ is not reachable at 127.0.0.1:5672")
-    import pika
-    _, data = _run_bench("--messages", "1000", "--rss-messages", "0", "--startup-runs", "0",
-                         "--repeats", "1", "--url", BROKER_URL, "--live-messages", "1500",
-                         "--live-repeats", "1", "--live-timeout", "60")
-    live = data["live"]
-    assert set(live["rates"]) == {"pika_bare", "pika_parse_only", "pika_validating",
-                                  "source_bare", "source_validating"}
-    assert live["verdicts_match"] is True
-    assert live["exchange"].startswith("wbv-bench-")
-    conn = pika.BlockingConnection(pika.URLParameters(BROKER_URL))
-    try:
-        with pytest.raises(pika.exceptions.ChannelClosedByBroker) as exc:
-            conn.channel().exchange_declare(live["exchange"], passive=True)
-        assert exc.value.reply_code == 404
-    finally:
-        if conn.is_open:
-            conn.close()
 
 
 def test_presets_follow_the_target_version():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -23,28 +22,6 @@ TARGETS = {  # what the README promises, measured by the ratios below
 }
 
 
-def _int(lo: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text.replace("_", ""))
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if value < lo:
-            raise argparse.ArgumentTypeError(f"{text} must be at least {lo}")
-        return value
-    return parse
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} must be positive")
-    return value
-
-
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "bench", help="measure the checker's speed on generated traffic (live with --url)",
@@ -54,32 +31,32 @@ def register(subparsers) -> None:
                     "start-up time, peak RSS and RSS growth. With --url, also a bare consumer "
                     "against the validating one on a temporary exchange of that broker. "
                     "Prints a table and a final JSON line.")
-    p.add_argument("--messages", type=_int(1), default=100_000, metavar="N",
+    p.add_argument("--messages", type=common.whole_number(1), default=100_000, metavar="N",
                    help="messages in the generated capture (default 100000)")
     p.add_argument("--mix", default=None, metavar="MIX",
                    help="a preset (realistic, uniform, ami, valid; default realistic) or "
                         "event=weight,... where an event is a documented name, an AMI event "
                         "name, undocumented, broken or broken:CODE")
     p.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
-    p.add_argument("--repeats", type=_int(1), default=5, metavar="N",
+    p.add_argument("--repeats", type=common.whole_number(1), default=5, metavar="N",
                    help="interleaved repeats of each offline measurement (default 5)")
-    p.add_argument("--baseline-messages", type=_int(1), default=10_000, metavar="N",
+    p.add_argument("--baseline-messages", type=common.whole_number(1), default=10_000, metavar="N",
                    help="messages the slow pipelines (naive baseline, detailed path) run on "
                         "per repeat; a rate is a rate (default 10000)")
-    p.add_argument("--rss-messages", type=_int(0), default=1_000_000, metavar="N",
+    p.add_argument("--rss-messages", type=common.whole_number(0), default=1_000_000, metavar="N",
                    help="messages checked for the RSS-growth measurement, 0 to skip "
                         "(default 1000000)")
-    p.add_argument("--startup-runs", type=_int(0), default=5, metavar="N",
+    p.add_argument("--startup-runs", type=common.whole_number(0), default=5, metavar="N",
                    help="fresh interpreters timing start-up, 0 to skip (default 5)")
     p.add_argument("--url", default=None, metavar="AMQP_URL",
                    help="measure live on this broker too (e.g. amqp://guest:guest@127.0.0.1:5672/"
                         "%%2F): a temporary exchange wbv-bench-<random> is created there and "
                         "deleted afterwards; the xivo exchange is never touched")
-    p.add_argument("--live-messages", type=_int(1), default=100_000, metavar="N",
+    p.add_argument("--live-messages", type=common.whole_number(1), default=100_000, metavar="N",
                    help="backlog published per live run (default 100000)")
-    p.add_argument("--live-repeats", type=_int(1), default=3, metavar="N",
+    p.add_argument("--live-repeats", type=common.whole_number(1), default=3, metavar="N",
                    help="live runs of each consumer, alternating (default 3)")
-    p.add_argument("--live-timeout", type=_seconds, default=120.0, metavar="S",
+    p.add_argument("--live-timeout", type=common.positive_seconds, default=120.0, metavar="S",
                    help="bound on publishing, and on consuming, per live run (default 120)")
     p.add_argument("--prefetch", type=int, default=200, metavar="N",
                    help="AMQP prefetch of the live consumers, 100 to 300 (default 200)")

@@ -30,41 +30,19 @@ def add_listen_options(p) -> None:
     p.add_argument("--exchange", default="xivo", help="the topic exchange (default: xivo)")
     p.add_argument("--bind", action="append", default=[], metavar="KEY",
                    help="a binding key (repeatable; default: #)")
-    p.add_argument("--duration", type=_positive_float, metavar="S", help="stop after S seconds")
-    p.add_argument("--max-messages", type=_positive_int, metavar="N",
+    p.add_argument("--duration", type=common.positive_seconds, metavar="S", help="stop after S seconds")
+    p.add_argument("--max-messages", type=common.whole_number(1), metavar="N",
                    help="stop after N messages")
-    p.add_argument("--idle", type=_positive_float, metavar="S",
+    p.add_argument("--idle", type=common.positive_seconds, metavar="S",
                    help="stop after S seconds without a message")
     p.add_argument("--record", metavar="FILE.jsonl",
                    help="also write every message to a capture that `check` replays")
-    p.add_argument("--max-length", type=_positive_int, default=10_000, metavar="N",
+    p.add_argument("--max-length", type=common.whole_number(1), default=10_000, metavar="N",
                    help="the bound of the tool's own queue (x-max-length, default 10000): a slow "
                         "validator can never make the broker hold a larger backlog")
     p.add_argument("--prefetch", type=int, default=200, metavar="N",
                    help="AMQP prefetch, 100 to 300 (default 200)")
     common.add_report_options(p)
-
-
-def _positive_float(text: str) -> float:
-    import argparse
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number of seconds")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    import argparse
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
 
 
 def register(subparsers) -> None:
