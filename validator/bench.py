@@ -1266,14 +1266,13 @@ def _props_of(properties) -> dict:
     return out
 
 
-def _pika_consume(params, exchange, items, n, prefetch, timeout, handler) -> dict:
+def _pika_consume(params, exchange, items, n, timeout, handler) -> dict:
     """Own exclusive queue bound with #, backlog of n published, then a BlockingConnection
     consumer with auto_ack calls handler(method, properties, body) per delivery."""
     import pika
     conn = pika.BlockingConnection(params)
     try:
         ch = conn.channel()
-        ch.basic_qos(prefetch_count=prefetch)  # as listen's (RabbitMQ ignores it with auto_ack)
         queue = ch.queue_declare("", exclusive=True, auto_delete=True,
                                  arguments={"x-max-length": n + 1000}).method.queue
         ch.queue_bind(queue, exchange, routing_key="#")
@@ -1305,7 +1304,7 @@ def _pika_consume(params, exchange, items, n, prefetch, timeout, handler) -> dic
             conn.close()
 
 
-def _source_consume(url, params, exchange, items, n, prefetch, timeout, on_delivery) -> dict:
+def _source_consume(url, params, exchange, items, n, timeout, on_delivery) -> dict:
     """The project's AmqpSource on the same kind of backlog: the backlog is published into its
     own queue when it reports 'connected' (consuming is set up, nothing dispatched yet)."""
     from .sources.amqp import AmqpSource, SourceError
@@ -1331,7 +1330,7 @@ def _source_consume(url, params, exchange, items, n, prefetch, timeout, on_deliv
 
     try:
         source = AmqpSource(url, exchange=exchange, bindings=("#",), max_length=n + 1000,
-                            prefetch=prefetch, reconnect=False)
+                            reconnect=False)
         stats = source.run(deliver, max_messages=n, duration=2 * timeout + 10, on_event=on_event)
     except SourceError as exc:
         raise LiveError(str(exc)) from None
@@ -1348,7 +1347,7 @@ def _source_consume(url, params, exchange, items, n, prefetch, timeout, on_deliv
 
 
 def run_live(url: str, checker: Checker, capture: Capture, *, messages: int = 100_000,
-             repeats: int = 3, prefetch: int = 200, timeout: float = 120.0,
+             repeats: int = 3, timeout: float = 120.0,
              use_source: bool = True, progress=None) -> dict:
     """Bare vs validating consumers on the same backlog, alternating order, medians.
 
@@ -1409,23 +1408,23 @@ def run_live(url: str, checker: Checker, capture: Capture, *, messages: int = 10
             pass
 
     variants = {
-        "pika_bare": lambda: (None, _pika_consume(params, exchange, cycle, messages, prefetch,
+        "pika_bare": lambda: (None, _pika_consume(params, exchange, cycle, messages,
                                                   timeout, counting)),
         "pika_parse_only": lambda: (None, _pika_consume(params, exchange, cycle, messages,
-                                                        prefetch, timeout, parsing)),
+                                                        timeout, parsing)),
         "pika_validating": None,
         "source_bare": lambda: (None, _source_consume(url, params, exchange, cycle, messages,
-                                                      prefetch, timeout, counting)),
+                                                      timeout, counting)),
         "source_validating": None,
     }
 
     def run_pika_validating():
         summary, handler = validating_pika()
-        return summary, _pika_consume(params, exchange, cycle, messages, prefetch, timeout, handler)
+        return summary, _pika_consume(params, exchange, cycle, messages, timeout, handler)
 
     def run_source_validating():
         summary, on_delivery = validating_source()
-        return summary, _source_consume(url, params, exchange, cycle, messages, prefetch,
+        return summary, _source_consume(url, params, exchange, cycle, messages,
                                         timeout, on_delivery)
 
     variants["pika_validating"] = run_pika_validating
@@ -1501,7 +1500,6 @@ def run_live(url: str, checker: Checker, capture: Capture, *, messages: int = 10
         "exchange": exchange,
         "messages": messages,
         "repeats": repeats,
-        "prefetch": prefetch,
         "rates": med,
         "rates_all": rates,
         "cpu_us_per_message": {k: statistics.median(v) for k, v in cpu.items() if v},

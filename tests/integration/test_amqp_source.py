@@ -109,7 +109,7 @@ def test_max_messages_stops_exactly_at_n_even_with_more_buffered(publisher, pref
     st = source_thread(AmqpSource(BROKER_URL, bindings=[f"{prefix}.#"]),
                       callback=lambda d: gate.wait(5), max_messages=7, duration=20)
     st.start()
-    for i in range(50):           # all 50 land in the client's prefetch window
+    for i in range(50):           # no-ack: all 50 are sent to the client at once
         publisher.publish(f"{prefix}.k", str(i))
     time.sleep(0.3)
     gate.set()
@@ -147,12 +147,12 @@ def test_idle_stop_counts_from_consume_start_and_last_delivery(publisher, prefix
     st.start()
     for i in range(4):
         publisher.publish(f"{prefix}.k", str(i))
+        last = time.monotonic()
         time.sleep(0.3)                       # < idle: keeps it alive
-    last = time.monotonic()
     stats = st.join(10)
     assert stats.stop_reason == "idle"
     assert stats.messages == 4
-    assert 0.4 <= time.monotonic() - last < 2.0
+    assert 0.55 <= time.monotonic() - last < 2.0
 
 
 # ---------------------------------------------------------------- 2. passive safety
@@ -180,7 +180,7 @@ def test_passive_safety_topology_unchanged_and_private_queue_shape(
         xivo_exchange, prefix, source_thread, rabbitmqctl_many):
     before, _ = _topology(rabbitmqctl_many)
     bindings = [f"{prefix}.a.#", f"{prefix}.b.*"]
-    src = AmqpSource(BROKER_URL, bindings=bindings, max_length=1234, prefetch=150)
+    src = AmqpSource(BROKER_URL, bindings=bindings, max_length=1234)
     st = source_thread(src, duration=30)
     st.start()
     qname = src.queue_name
@@ -352,8 +352,6 @@ def test_least_privilege_user_works_and_password_never_reaches_the_logs(
     {"url": "127.0.0.1:5672"},
     {"url": ""},
     {"url": "amqp://guest:secretpw@127.0.0.1/%2F?no_such_option=1"},
-    {"url": BROKER_URL, "prefetch": 99},
-    {"url": BROKER_URL, "prefetch": 301},
     {"url": BROKER_URL, "max_length": 0},
     {"url": BROKER_URL, "bindings": []},
     {"url": BROKER_URL, "exchange": ""},
@@ -363,11 +361,6 @@ def test_invalid_configuration_is_a_source_error(kwargs):
     with pytest.raises(SourceError) as info:
         AmqpSource(**kwargs)
     assert "secretpw" not in str(info.value)
-
-
-def test_prefetch_range_is_accepted():
-    for p in (100, 200, 300):
-        assert AmqpSource(BROKER_URL, prefetch=p).prefetch == p
 
 
 def test_invalid_run_arguments_are_source_errors():
@@ -553,30 +546,33 @@ def test_stop_from_another_thread_returns_promptly(xivo_exchange, prefix, source
 
 @broker
 def test_stop_hands_over_everything_already_delivered(publisher, prefix, source_thread):
-    """stop() while 300 messages are queued: the whole prefetch window the broker
-    sent is handed to the callback, nothing the client received is dropped."""
+    """stop() while the callback is stuck and 300 messages were published: the broker
+    sent them all (no-ack, far below what a socket holds), so the drain after basic.cancel
+    hands over every one, in order, before run() returns; nothing is dropped."""
     handed_after_return = []
     done = threading.Event()
-    src = AmqpSource(BROKER_URL, bindings=[f"{prefix}.#"], prefetch=100)
+    gate = threading.Event()
+    src = AmqpSource(BROKER_URL, bindings=[f"{prefix}.#"])
 
-    def slow(d):
+    def stuck_then_slow(d):
         if done.is_set():
             handed_after_return.append(d)
         if d.body == b"0":
-            src.stop()                   # stop requested while the window is full
-        time.sleep(0.002)
+            gate.wait(10)
+        time.sleep(0.001)
 
-    st = source_thread(src, callback=slow, duration=30)
+    st = source_thread(src, callback=stuck_then_slow, duration=30)
     st.start()
     for i in range(300):
         publisher.publish(f"{prefix}.k", str(i))
+    time.sleep(0.5)
+    src.stop()
+    gate.set()
     stats = st.join(10)
     done.set()
-    n = stats.messages
     assert stats.stop_reason == "stopped"
-    assert n == len(st.deliveries)
-    assert 100 <= n < 300                # at least the full window, not more than sent
-    assert _bodies(st.deliveries) == [str(i).encode() for i in range(n)]
+    assert stats.messages == len(st.deliveries) == 300
+    assert _bodies(st.deliveries) == [str(i).encode() for i in range(300)]
     assert handed_after_return == []
 
 
@@ -636,7 +632,7 @@ def test_signal_in_subprocess_stops_cleanly_and_drains(publisher, prefix, tmp_pa
     assert stats["stop_reason"] == expected
     lines = out.read_text().splitlines()
     assert "Traceback" not in stderr
-    # all 50 were inside the prefetch window: every one is handed over before exit
+    # all 50 were sent to the client (no-ack): every one is handed over before exit
     # (without a handler, run() turns the first Ctrl-C into stop('signal:SIGINT'))
     assert lines == [str(i) for i in range(50)]
     assert stats["messages"] == 50
@@ -648,18 +644,22 @@ def test_signal_in_subprocess_stops_cleanly_and_drains(publisher, prefix, tmp_pa
 
 @broker
 def test_overload_sets_may_have_lost_and_estimates_drops(publisher, prefix, source_thread):
-    src = AmqpSource(BROKER_URL, bindings=[f"{prefix}.#"], max_length=200, prefetch=100)
-    st = source_thread(src, callback=lambda d: time.sleep(0.002), idle=1.0, duration=30)
+    """~2500 msg/s of 1 KB for 4 s against a ~500 msg/s validator: the broker keeps the
+    backlog in the bounded queue (what it already wrote to the socket, ~3 MB, still reaches
+    the client), drops the oldest, and the source says so."""
+    src = AmqpSource(BROKER_URL, bindings=[f"{prefix}.#"], max_length=200)
+    st = source_thread(src, callback=lambda d: time.sleep(0.002), idle=1.0, duration=60)
     st.start()
-    total = 5000
+    total = 10_000
+    pad = "x" * 1000
     sent = 0
     t0 = time.monotonic()
-    while sent < total:                  # ~2500 msg/s for 2 s against a ~400 msg/s consumer
+    while sent < total:
         for _ in range(125):
-            publisher.publish(f"{prefix}.load", str(sent))
+            publisher.publish(f"{prefix}.load", f"{sent} {pad}")
             sent += 1
         time.sleep(max(0.0, t0 + sent / 2500 - time.monotonic()))
-    stats = st.join(20)
+    stats = st.join(40)
 
     true_lost = total - stats.messages
     print(f"\noverload: handed={stats.messages} true_lost={true_lost} "
@@ -667,12 +667,13 @@ def test_overload_sets_may_have_lost_and_estimates_drops(publisher, prefix, sour
     assert stats.stop_reason == "idle"
     assert true_lost > 1000                       # the scenario really overloads
     assert stats.may_have_lost is True
-    assert stats.lost_estimate > 0
-    assert stats.lost_estimate <= total
+    # a lower bound here: the ~8k in flight reach the client at its own rate, which is all
+    # the estimator can observe (see the module docstring)
+    assert 0 <= stats.lost_estimate <= true_lost
     assert 150 <= stats.peak_backlog <= 200
     assert any(k == "backlog" and i["saturated"] for k, i in st.events)
     # what was delivered is in publication order (drop-head drops whole stretches)
-    nums = [int(b) for b in _bodies(st.deliveries)]
+    nums = [int(b.split()[0]) for b in _bodies(st.deliveries)]
     assert nums == sorted(nums) and len(set(nums)) == len(nums)
 
 

@@ -58,8 +58,6 @@ def register(subparsers) -> None:
                    help="live runs of each consumer, alternating (default 3)")
     p.add_argument("--live-timeout", type=common.positive_seconds, default=120.0, metavar="S",
                    help="bound on publishing, and on consuming, per live run (default 120)")
-    p.add_argument("--prefetch", type=int, default=200, metavar="N",
-                   help="AMQP prefetch of the live consumers, 100 to 300 (default 200)")
     p.add_argument("--no-source", action="store_true",
                    help="live: only the plain pika consumers, not validator.sources.amqp")
     common.add_catalogue_option(p)
@@ -73,8 +71,6 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from .. import bench
 
-    if not 100 <= args.prefetch <= 300:
-        raise common.UsageError(f"--prefetch {args.prefetch}: must be within 100..300")
     catalogue = common.load(args)
     try:
         checker = Checker(catalogue, args.wazo_version)
@@ -138,7 +134,7 @@ def run(args) -> int:
                 try:
                     live = bench.run_live(args.url, checker, capture,
                                           messages=args.live_messages,
-                                          repeats=args.live_repeats, prefetch=args.prefetch,
+                                          repeats=args.live_repeats,
                                           timeout=args.live_timeout,
                                           use_source=not args.no_source, progress=progress)
                     out["live"] = _rounded(live)
@@ -251,8 +247,7 @@ def render_table(out: dict) -> str:
         lines.append(f"live: error: {live['error']}")
     elif live:
         lines += ["", f"live, exchange {live['exchange']} (deleted), backlog of "
-                  f"{live['messages']:,} per run, {live['repeats']} alternating runs each, "
-                  f"prefetch {live['prefetch']}, medians:",
+                  f"{live['messages']:,} per run, {live['repeats']} alternating runs each, medians:",
                   f"  {'consumer':<62} {'msg/s':>10} {'CPU us/msg':>11}"]
         labels = {
             "pika_bare": "pika BlockingConnection, auto_ack, counts only",

@@ -40,8 +40,6 @@ def add_listen_options(p) -> None:
     p.add_argument("--max-length", type=common.whole_number(1), default=10_000, metavar="N",
                    help="the bound of the tool's own queue (x-max-length, default 10000): a slow "
                         "validator can never make the broker hold a larger backlog")
-    p.add_argument("--prefetch", type=int, default=200, metavar="N",
-                   help="AMQP prefetch, 100 to 300 (default 200)")
     common.add_report_options(p)
 
 
@@ -101,12 +99,10 @@ class LiveRun:
                                             f"exchange {args.exchange}")
         self.report_path = common.report_path(args)
         common.check_output_writable(self.report_path)
-        if not 100 <= args.prefetch <= 300:
-            raise common.UsageError(f"--prefetch {args.prefetch}: must be within 100..300")
         self.bindings = args.bind or ["#"]
         try:
             self.source = AmqpSource(self.url, exchange=args.exchange, bindings=self.bindings,
-                                     max_length=args.max_length, prefetch=args.prefetch)
+                                     max_length=args.max_length)
         except SourceError as exc:
             raise common.UsageError(str(exc)) from None
         self.record = None

@@ -11,9 +11,9 @@ it ever does to the broker are:
   auto-delete, non-durable queue with ``arguments={"x-max-length": N}``; the
   queue lives and dies with the connection, and the bound means a slow or stuck
   validator can never make the broker hold more than ``N`` ready messages
-  (plus at most ``prefetch`` unacknowledged ones) on its behalf;
+  on its behalf (plus what it already wrote to the socket, see below);
 * ``queue.bind`` of that queue to the exchange, once per binding key;
-* ``basic.qos`` / ``basic.consume`` / ``basic.ack`` on that queue;
+* ``basic.consume`` (no-ack) and ``basic.cancel`` on that queue;
 * ``queue.declare(passive=True)`` on that queue, to read its depth.
 
 It never publishes, never declares/deletes/binds exchanges, never touches any
@@ -21,25 +21,22 @@ other queue.
 
 Acknowledgement mode
 ====================
-``auto_ack=False`` with ``prefetch`` (100..300, default 200) and cumulative
-acks (``basic.ack(multiple=True)``) every ``min(100, prefetch // 2)`` messages
-handed over, and after every ~0.1 s slice of the run loop.  Acks are sent only
-*after* the callback returned.  Measured on the development machine (60k
-pre-queued messages, full Delivery construction): ~12k msg/s with prefetch 200
-(raw pika: auto_ack ~19k, same batched acks ~11.6k, per-message ack ~5.4k).
-``auto_ack=True`` would be faster but RabbitMQ ignores prefetch for no-ack
-consumers: the backlog would move out of the bounded queue into the client's
-socket buffers and pika's unbounded in-memory list (no memory bound, invisible
-to the backlog estimate, and silently lost on disconnect/stop).  With manual
-acks everything not yet handed over is either in the bounded, observable
-broker queue or in the (at most ``prefetch``) window the broker has sent us.
-
-pika detail: ``BlockingChannel.basic_ack`` reads the socket, which appends new
-deliveries to the dispatch loop that is running the callback, so acking from
-the callback under sustained traffic would keep ``process_data_events`` from
-ever returning (no stop/duration/backlog checks).  Acks from the callback are
-therefore only sent during the current 0.1 s slice; after it the pending
-deliveries (at most one window) are dispatched and the loop regains control.
+``auto_ack=True`` (no-ack).  Acknowledgements buy nothing here: the queue is
+exclusive and auto-delete, so a message the broker would requeue after a
+crash dies with the queue anyway.  And they cost: measured on the development
+machine (2 cores shared with the broker, 60k pre-queued messages), manual
+cumulative acks make RabbitMQ spend ~35 us of CPU per message instead of
+~21 us, which caps any acking consumer at ~0.68x a no-ack one, whatever the
+client does.  Bounds with no-ack: RabbitMQ's internal flow control stops
+the queue from handing messages to the connection once enough are on their
+way, so a slow or stuck validator leaves the backlog in the bounded queue,
+where drop-head applies.  What is already on its way is not bounded by
+``x-max-length``: measured here with a stuck or slow validator, ~7,600 to
+8,000 messages (of 420 bytes or 1 KB alike) beyond the queue's bound reached
+the client afterwards.  They are never lost (see draining below), but the
+drop estimate cannot see them: it may count too few drops.  The client reads
+at most one 128 KiB chunk ahead of the callback (pika dispatches what it read
+before reading again).
 
 Stopping and draining
 =====================
@@ -47,20 +44,20 @@ Stopping and draining
 it is safe from any thread and from a signal handler; :meth:`AmqpSource.run`
 drives pika with ``process_data_events(time_limit<=0.1)`` and checks the flag
 between slices (PEP 475 makes ``select`` resume after a signal handler ran;
-no pika I/O ever happens in the handler).  While a slow callback works through
-a full window the check waits for that window (at most ``prefetch`` calls).
+no pika I/O ever happens in the handler).  A slice hands over at most what one
+socket read brought (~300 messages of 420 bytes).
 If SIGINT still has Python's default handler when run() starts in the main
 thread, run() temporarily replaces it: the first Ctrl-C is a graceful
 ``stop('signal:SIGINT')``, a second one raises KeyboardInterrupt inside run(),
 which cuts the drain short (stats are still returned).
-When a stop is decided (signal, :meth:`stop`, duration, idle) the source stops
-acknowledging - so the broker cannot send more than the prefetch window - and
-keeps handing every delivery that reaches the client to the callback until the
-window is full (the broker can send nothing more), or nothing arrived for
-0.25 s, or 3 s passed.  Only then the connection is closed (the exclusive queue
-and whatever it still holds vanish with it).  Deliveries already read by pika
-are therefore never dropped.  The exception is ``max_messages``: exactly N
-deliveries are handed over and anything beyond is not (by request).
+When a stop is decided (signal, :meth:`stop`, duration, idle) the source sends
+``basic.cancel``: the broker sends nothing more after its ``cancel-ok``, and
+every delivery that came before it (pika returns them from ``basic_cancel``)
+is handed to the callback.  Only then the connection is closed (the exclusive
+queue and whatever it still holds, never delivered, vanish with it).
+Deliveries the broker sent are therefore never dropped.  The exception is
+``max_messages``: exactly N deliveries are handed over and anything beyond is
+not (by request).
 
 Dropped-message estimate
 ========================
@@ -71,10 +68,7 @@ samples its own queue's ready count with a passive ``queue.declare`` on a
 second channel - every 1 s when quiet, every 0.25 s while messages flow,
 every 0.1 s once the backlog exceeds 10% of the bound, and 0.1 s after traffic
 starts (a passive declare is a single cheap RPC; in practice a busy loop
-samples about every 0.2 s).  Samples are taken at the end of a loop slice,
-*before* acknowledging: at that point the prefetch window is closed, so the
-count shows what accumulated rather than a level the broker just lowered by
-refilling the window (sampling after the ack never saw a full queue).
+samples about every 0.2 s).  Samples are taken at the end of a loop slice.
 ``peak_backlog`` is the highest sample.
 
 * ``may_have_lost`` becomes True when a sample shows the queue at its bound
@@ -82,15 +76,17 @@ refilling the window (sampling after the ack never saw a full queue).
   discarding or about to) or when the connection was lost while the queue
   held a backlog (that backlog dies with the exclusive queue).
 * ``lost_estimate``: between two samples the messages that entered the queue
-  and survived are ``survived = received_delta + ready_delta`` (exact up to the
-  in-flight prefetch window).  For an interval ending below the bound no drop
+  and survived are ``survived = received_delta + ready_delta`` (exact up to
+  what is in flight on the socket).  For an interval ending below the bound no drop
   is assumed and ``survived / dt`` becomes the reference arrival rate (``dt``
   starts at the first delivery if the queue was empty at the start).  For an
   interval ending *at* the bound the arrival rate is unobservable; it is
   assumed to be ``max(reference rate, survived / dt)`` and
   ``rate * dt - survived`` is added to the estimate.  Plus the last sampled
   backlog when a connection is lost.  It is a rough order of magnitude: it
-  under-estimates when traffic keeps accelerating while the queue is full, and
+  under-estimates when traffic keeps accelerating while the queue is full or
+  while the client works through what is in flight (the reference rate is
+  then the client's, not the publishers'), and
   over-estimates when traffic stops while a stalled consumer keeps the queue
   full.  Messages published while disconnected are not counted here; they are
   described by :attr:`SourceStats.gaps`.
@@ -139,22 +135,12 @@ __all__ = ["AmqpSource", "Delivery", "Gap", "SourceError", "SourceStats"]
 
 _LOG = logging.getLogger(__name__)
 
-PREFETCH_MIN = 100
-PREFETCH_MAX = 300
-ACK_BATCH = 100            # cumulative ack at most every N handed-over messages
-LOOP_SLICE = 0.1           # time slice of one process_data_events call (see on_message)
+LOOP_SLICE = 0.1           # longest process_data_events call between stop checks
 POLL_QUIET = 1.0           # backlog poll period when nothing flows
 POLL_TRAFFIC = 0.25        # ... while messages flow
 POLL_BUSY = 0.1            # ... while backlog >= 10% of the bound
-DRAIN_QUIET = 0.25         # drain ends after this long without a delivery
-DRAIN_MAX = 3.0            # hard cap on the drain phase
 BACKLOG_EVENT_PERIOD = 1.0  # 'backlog' events at most this often (plus on saturation)
 
-_PROPERTY_NAMES = (
-    "content_type", "content_encoding", "headers", "delivery_mode", "priority",
-    "correlation_id", "reply_to", "expiration", "message_id", "timestamp",
-    "type", "user_id", "app_id", "cluster_id",
-)
 
 
 class SourceError(Exception):
@@ -233,13 +219,14 @@ def _jsonable(value: Any) -> Any:
 
 
 def _properties_dict(props: pika.spec.BasicProperties | None) -> dict:
-    out: dict[str, Any] = {}
+    """The properties that are set, JSON-able (on every message: kept cheap)."""
     if props is None:
-        return out
-    for name in _PROPERTY_NAMES:
-        value = getattr(props, name, None)
+        return {}
+    out: dict[str, Any] = {}
+    # pika's BasicProperties keeps exactly its 14 fields in __dict__, unset ones None.
+    for name, value in props.__dict__.items():
         if value is not None:
-            out[name] = _jsonable(value)
+            out[name] = value if type(value) is str else _jsonable(value)
     return out
 
 
@@ -361,8 +348,6 @@ class _Session:
         self.queue = queue
         self.consumer_tag: str | None = None
         self.last_tag = 0      # last delivery tag received
-        self.handed_tag = 0    # last delivery tag handed to the callback
-        self.acked_tag = 0     # last delivery tag acknowledged (cumulatively)
         self.cancelled: str | None = None
 
     def close(self) -> None:
@@ -380,7 +365,7 @@ class AmqpSource:
     """Passive consumer of one topic exchange; see the module docstring."""
 
     def __init__(self, url: str, exchange: str = "xivo", bindings: Sequence[str] = ("#",),
-                 max_length: int = 10000, prefetch: int = 200, connect_timeout: float = 5.0,
+                 max_length: int = 10000, connect_timeout: float = 5.0,
                  reconnect: bool = True, max_reconnect_wait: float = 30.0,
                  give_up_after: float | None = 60.0):
         self.url = url
@@ -394,10 +379,6 @@ class AmqpSource:
             raise SourceError("bindings must be a non-empty list of routing-key patterns")
         if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1:
             raise SourceError(f"max_length must be a positive integer, got {max_length!r}")
-        if (isinstance(prefetch, bool) or not isinstance(prefetch, int)
-                or not PREFETCH_MIN <= prefetch <= PREFETCH_MAX):
-            raise SourceError(f"prefetch must be an integer between {PREFETCH_MIN} and "
-                              f"{PREFETCH_MAX}, got {prefetch!r}")
         for name, value in (("connect_timeout", connect_timeout),
                             ("max_reconnect_wait", max_reconnect_wait)):
             if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
@@ -409,12 +390,10 @@ class AmqpSource:
         self.exchange = exchange
         self.bindings = bindings
         self.max_length = max_length
-        self.prefetch = prefetch
         self.connect_timeout = float(connect_timeout)
         self.reconnect = bool(reconnect)
         self.max_reconnect_wait = float(max_reconnect_wait)
         self.give_up_after = None if give_up_after is None else float(give_up_after)
-        self.ack_every = max(1, min(ACK_BATCH, prefetch // 2))
         #: shown by ``rabbitmqctl list_connections client_properties``
         self.connection_name = f"wazo-bus-validator pid={os.getpid()} {uuid.uuid4().hex[:12]}"
         self._params = self._build_parameters()
@@ -488,7 +467,6 @@ class AmqpSource:
                     raise SourceError(f"exchange {self.exchange!r} does not exist on {where}") from None
                 raise SourceError(f"cannot access exchange {self.exchange!r} on {where}: "
                                   f"{_one_line(scrub(_describe(exc), self.url))}") from None
-            channel.basic_qos(prefetch_count=self.prefetch)
             declared = channel.queue_declare(queue="", durable=False, exclusive=True,
                                              auto_delete=True,
                                              arguments={"x-max-length": self.max_length})
@@ -499,7 +477,7 @@ class AmqpSource:
             session = _Session(connection, channel, poll_channel, queue)
             channel.add_on_cancel_callback(lambda frame: on_cancel(session, frame))
             session.consumer_tag = channel.basic_consume(
-                queue=queue, auto_ack=False,
+                queue=queue, auto_ack=True,
                 on_message_callback=lambda ch, m, p, b: on_message(session, ch, m, p, b))
             return session
         except SourceError:
@@ -517,8 +495,9 @@ class AmqpSource:
 
         Only stores the reason (the first one wins; no I/O, no locks); run()
         notices it within ~0.1 s - or, while deliveries are being handed over,
-        after at most one prefetch window of callbacks - drains what the
-        client already received and returns its stats.  Called before run(),
+        after at most one socket read's worth of callbacks - cancels the
+        consumer, hands over what the broker sent before its cancel-ok and
+        returns its stats.  Called before run(),
         it makes run() stop right after connecting.
         """
         if self._stop_request is None:
@@ -528,8 +507,13 @@ class AmqpSource:
 
     def run(self, on_delivery: Callable[[Delivery], None], *, duration: float | None = None,
             max_messages: int | None = None, idle: float | None = None,
-            on_event: Callable[[str, dict], None] | None = None) -> SourceStats:
+            on_event: Callable[[str, dict], None] | None = None,
+            on_slice: Callable[[], None] | None = None) -> SourceStats:
         """Consume until a stop condition; returns stats on every way out.
+
+        ``on_slice()``, if given, is called after every slice of pika I/O (at
+        most ~0.1 s apart while consuming, and once after the drain): a
+        caller that batches deliveries flushes there.
 
         Raises SourceError only when the *first* connection/setup fails (or on
         invalid arguments); exceptions raised by ``on_delivery``/``on_event``
@@ -546,7 +530,8 @@ class AmqpSource:
             raise RuntimeError("AmqpSource.run() is already running")
         restore_sigint = self._install_sigint_handler()
         try:
-            return _Run(self, on_delivery, duration, max_messages, idle, on_event).execute()
+            return _Run(self, on_delivery, duration, max_messages, idle, on_event,
+                        on_slice).execute()
         finally:
             if restore_sigint:
                 try:
@@ -584,8 +569,10 @@ class AmqpSource:
 class _Run:
     """State of one AmqpSource.run() call."""
 
-    def __init__(self, source: AmqpSource, on_delivery, duration, max_messages, idle, on_event):
+    def __init__(self, source: AmqpSource, on_delivery, duration, max_messages, idle, on_event,
+                 on_slice=None):
         self.src = source
+        self.on_slice = on_slice
         self.on_delivery = on_delivery
         self.max_messages = max_messages
         self.idle = idle
@@ -599,7 +586,6 @@ class _Run:
         self.reconnects = 0
         self.est = _BacklogEstimator(source.max_length)
         self.max_reached = False
-        self.draining = False
         self.last_activity = self.started_mono   # idle timer base
         self.first_rx_since_poll: float | None = None
         self.last_rx_mono: float | None = None
@@ -607,7 +593,6 @@ class _Run:
         self.last_backlog_event = 0.0
         self.was_saturated = False
         self.session: _Session | None = None
-        self.slice_end = 0.0
 
     # --------------------------------------------------------------- events
 
@@ -627,7 +612,7 @@ class _Run:
             self.next_poll = min(self.next_poll, now + POLL_BUSY)
         self.last_rx_mono = now
         if self.max_reached:
-            return  # beyond max_messages: neither handed over nor acknowledged
+            return  # beyond max_messages: not handed over (by request)
         delivery = Delivery(
             routing_key=method.routing_key,
             body=bytes(body) if body is not None else b"",
@@ -641,30 +626,13 @@ class _Run:
             self.on_delivery(delivery)
         except Exception as exc:
             raise _CallbackFailed(exc) from exc
-        session.handed_tag = method.delivery_tag
         # idle counts from the end of the last hand-over: a slow callback is not "idle"
         self.last_activity = time.monotonic()
         if self.max_messages is not None and self.messages >= self.max_messages:
             self.max_reached = True
-            return
-        # basic_ack() makes pika read the socket, which queues more deliveries
-        # into the very dispatch loop we are called from: acking here without
-        # limit would keep process_data_events() from ever returning under
-        # sustained traffic.  So ack here only during the current time slice;
-        # afterwards the pending deliveries (at most one prefetch window) are
-        # dispatched and the run loop gets control back (and acks).
-        if (not self.draining and self.src._stop_request is None
-                and session.handed_tag - session.acked_tag >= self.src.ack_every
-                and now < self.slice_end):
-            self.ack(session)
 
     def on_cancel(self, session: _Session, frame) -> None:
         session.cancelled = "consumer cancelled by the broker (queue deleted?)"
-
-    def ack(self, session: _Session) -> None:
-        if session.handed_tag > session.acked_tag:
-            session.channel.basic_ack(delivery_tag=session.handed_tag, multiple=True)
-            session.acked_tag = session.handed_tag
 
     # --------------------------------------------------------------- main
 
@@ -675,7 +643,7 @@ class _Run:
         try:
             self.emit("connected", url=src.redacted_url, queue=self.session.queue,
                       exchange=src.exchange, bindings=list(src.bindings),
-                      prefetch=src.prefetch, max_length=src.max_length)
+                      max_length=src.max_length)
             while stop_reason is None:
                 try:
                     stop_reason = self.consume(self.session)
@@ -792,17 +760,11 @@ class _Run:
                 if self.idle is not None:
                     limit = min(limit, self.last_activity + self.idle - now)
                 limit = min(limit, max(0.0, self.next_poll - now))
-                self.slice_end = now + LOOP_SLICE
                 connection.process_data_events(time_limit=max(0.0, limit))
-                # Sample the backlog *before* acknowledging: when the slice ended
-                # with deliveries flowing, the prefetch window is closed now, so
-                # the ready count shows what accumulated (up to the bound) rather
-                # than a level just lowered by a window refill.
+                if self.on_slice is not None:
+                    self.on_slice()
                 if time.monotonic() >= self.next_poll:
                     self.poll(session, time.monotonic())
-                if (session.handed_tag > session.acked_tag and self.src._stop_request is None
-                        and not self.max_reached):
-                    self.ack(session)
         except _CallbackFailed as failed:
             session.close()
             raise failed.exc from None
@@ -823,24 +785,15 @@ class _Run:
         return reason
 
     def drain(self, session: _Session) -> None:
-        """Hand over whatever the broker already sent; see the module docstring."""
-        self.draining = True
-        start = time.monotonic()
-        last_count = self.received
-        quiet_since = start
+        """Cancel the consumer and hand over every delivery the broker sent before its
+        cancel-ok (see the module docstring)."""
         try:
-            while not self.max_reached:
-                now = time.monotonic()
-                if session.last_tag - session.acked_tag >= self.src.prefetch:
-                    break   # window full: the broker cannot send anything more
-                if now - quiet_since >= DRAIN_QUIET or now - start >= DRAIN_MAX:
-                    break
-                if session.cancelled:
-                    break
-                session.connection.process_data_events(time_limit=0.05)
-                if self.received != last_count:
-                    last_count = self.received
-                    quiet_since = time.monotonic()
+            if session.consumer_tag is not None and not session.cancelled:
+                pending = session.channel.basic_cancel(session.consumer_tag)
+                for method, properties, body in pending:
+                    if self.max_reached:
+                        break
+                    self.on_message(session, session.channel, method, properties, body)
         except _CallbackFailed as failed:
             session.close()
             raise failed.exc from None
@@ -848,8 +801,9 @@ class _Run:
             pass
         except (pika.exceptions.AMQPError, _cw.AMQPConnectorException, OSError) as exc:
             _LOG.info("connection lost while draining: %s", scrub(_describe(exc), self.src.url))
-        if self.received != self.messages and not self.max_reached:
-            _LOG.debug("drain: %d received, %d handed", self.received, self.messages)
+        finally:
+            if self.on_slice is not None:
+                self.on_slice()
 
     def poll(self, session: _Session, now: float, final: bool = False) -> None:
         """Sample the private queue's ready count (passive declare, own queue only)."""
