@@ -227,8 +227,7 @@ def test_bench_command_prints_a_table_and_a_json_line():
     assert {"imports", "load", "compile", "total", "process_wall"} <= set(data["startup"])
     assert data["live"] is None
     assert set(data["targets"]) == {"checker_vs_floor", "checker_vs_naive", "startup_seconds",
-                                    "rss_growth_mb", "live_validating_vs_bare",
-                                    "live_listen_vs_bare"}
+                                    "rss_growth_mb", "live_listen_vs_bare"}
     assert "(a) parse floor" in out.stdout and "c/a =" in out.stdout
 
 

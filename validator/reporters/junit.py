@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+from .run_notes import loss_warning
+
 # Characters XML 1.0 cannot carry (a hostile body may hold any of them).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -70,10 +72,9 @@ def render(summary) -> str:
     if d["totals"]["input_errors"]:
         problems.append(f"{d['totals']['input_errors']} unreadable capture lines: " + "; ".join(
             f"line {e['line']}: {e['message']}" for e in d["input_errors"]))
-    if d["run"].get("may_have_lost"):
-        ET.SubElement(gate, "system-out").text = (
-            f"the bounded queue overflowed: about {d['run'].get('lost_estimate')} messages may "
-            "have been dropped unchecked")
+    loss = loss_warning(d["run"])
+    if loss:
+        ET.SubElement(gate, "system-out").text = loss
     if problems:
         failures += 1
         ET.SubElement(gate, "failure", message="; ".join(problems)[:500]).text = "\n".join(problems)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .run_notes import loss_warning
+
 
 def _esc(text) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
@@ -25,9 +27,9 @@ def render(summary) -> str:
     run = d["run"]
     if run.get("gaps"):
         out += [f"Connection gaps: {len(run['gaps'])}", ""]
-    if run.get("may_have_lost"):
-        out += [f"⚠️ The bounded queue overflowed: about {run.get('lost_estimate')} messages "
-                "may have been dropped unchecked.", ""]
+    loss = loss_warning(run)
+    if loss:
+        out += [f"⚠️ {loss[0].upper()}{loss[1:]}.", ""]
     if d["codes"]:
         out += ["| code | name | severity | count |", "|---|---|---|---:|"]
         out += [f"| {c['code']} | {c['slug']} | {c['severity']} | {c['count']} |" for c in d["codes"]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..codes import BY_CODE
+from .run_notes import loss_warning
 
 SHOWN_FAILING = 5
 
@@ -34,9 +35,9 @@ def render(summary) -> str:
     for gap in run.get("gaps") or []:
         out.append(f"connection gap: {gap.get('start_iso', gap.get('start'))} -> "
                    f"{gap.get('end_iso', gap.get('end'))} ({gap.get('reason', '')})")
-    if run.get("may_have_lost"):
-        out.append(f"WARNING: the bounded queue overflowed; about {run.get('lost_estimate', '?')} "
-                   "messages may have been dropped unchecked")
+    loss = loss_warning(run)
+    if loss:
+        out.append(f"WARNING: {loss}")
     if d["gate"]["missing_required"]:
         out.append("required events never seen: " + ", ".join(d["gate"]["missing_required"]))
 

@@ -13,7 +13,8 @@ it ever does to the broker are:
   validator can never make the broker hold more than ``N`` ready messages
   on its behalf (plus what it already wrote to the socket, see below);
 * ``queue.bind`` of that queue to the exchange, once per binding key;
-* ``basic.consume`` (no-ack) and ``basic.cancel`` on that queue;
+* ``basic.consume`` (no-ack) on that queue, and ``queue.unbind`` of its own
+  bindings when it stops (see draining);
 * ``queue.declare(passive=True)`` on that queue, to read its depth.
 
 It never publishes, never declares/deletes/binds exchanges, never touches any
@@ -50,12 +51,16 @@ If SIGINT still has Python's default handler when run() starts in the main
 thread, run() temporarily replaces it: the first Ctrl-C is a graceful
 ``stop('signal:SIGINT')``, a second one raises KeyboardInterrupt inside run(),
 which cuts the drain short (stats are still returned).
-When a stop is decided (signal, :meth:`stop`, duration, idle) the source sends
-``basic.cancel``: the broker sends nothing more after its ``cancel-ok``, and
-every delivery that came before it (pika returns them from ``basic_cancel``)
-is handed to the callback.  Only then the connection is closed (the exclusive
-queue and whatever it still holds, never delivered, vanish with it).
-Deliveries the broker sent are therefore never dropped.  The exception is
+When a stop is decided (signal, :meth:`stop`, duration, idle) the source
+unbinds its own queue (``queue.unbind``: no new message can enter it; nothing
+else is touched) and keeps handing over deliveries until the queue is empty
+and nothing arrived for DRAIN_QUIET (0.25 s): what was on its way and what
+the queue still held are checked, none is dropped.  ``basic.cancel`` would
+not do: pika silently discards no-ack deliveries that arrive for a cancelled
+consumer.  Hand-overs after a stop request are capped at DRAIN_MAX (10 s,
+for a very slow callback: one socket read can bring ~1,000 tiny messages);
+what is then received but not handed over, plus what the queue still holds,
+is ``SourceStats.undrained`` and sets ``may_have_lost``.  The exception is
 ``max_messages``: exactly N deliveries are handed over and anything beyond is
 not (by request).
 
@@ -114,6 +119,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
+import functools
 import logging
 import os
 import signal
@@ -140,6 +146,8 @@ POLL_QUIET = 1.0           # backlog poll period when nothing flows
 POLL_TRAFFIC = 0.25        # ... while messages flow
 POLL_BUSY = 0.1            # ... while backlog >= 10% of the bound
 BACKLOG_EVENT_PERIOD = 1.0  # 'backlog' events at most this often (plus on saturation)
+DRAIN_QUIET = 0.25         # at a stop: done when the queue is empty and this quiet
+DRAIN_MAX = 10.0           # at a stop: the longest drain (then what is left is logged)
 
 
 
@@ -175,6 +183,9 @@ class SourceStats:
     queue_max_length: int
     started_at: float
     ended_at: float
+    # a stop's drain cut short (DRAIN_MAX, or a second Ctrl-C): what the private queue still
+    # held then, never delivered, plus an unknown number on their way (may_have_lost is set)
+    undrained: int = 0
 
 
 # --------------------------------------------------------------------------
@@ -478,7 +489,7 @@ class AmqpSource:
             channel.add_on_cancel_callback(lambda frame: on_cancel(session, frame))
             session.consumer_tag = channel.basic_consume(
                 queue=queue, auto_ack=True,
-                on_message_callback=lambda ch, m, p, b: on_message(session, ch, m, p, b))
+                on_message_callback=functools.partial(on_message, session))
             return session
         except SourceError:
             _Session(connection, None, None, "").close()
@@ -508,8 +519,12 @@ class AmqpSource:
     def run(self, on_delivery: Callable[[Delivery], None], *, duration: float | None = None,
             max_messages: int | None = None, idle: float | None = None,
             on_event: Callable[[str, dict], None] | None = None,
-            on_slice: Callable[[], None] | None = None) -> SourceStats:
+            on_slice: Callable[[], None] | None = None, raw: bool = False) -> SourceStats:
         """Consume until a stop condition; returns stats on every way out.
+
+        With ``raw=True`` on_delivery gets the tuple of a Delivery's fields instead of a
+        Delivery (``Delivery(*t)`` rebuilds it), for a caller that passes deliveries on
+        (ProcessSource) and should not pay for an object per message.
 
         ``on_slice()``, if given, is called after every slice of pika I/O (at
         most ~0.1 s apart while consuming, and once after the drain): a
@@ -531,7 +546,7 @@ class AmqpSource:
         restore_sigint = self._install_sigint_handler()
         try:
             return _Run(self, on_delivery, duration, max_messages, idle, on_event,
-                        on_slice).execute()
+                        on_slice, raw).execute()
         finally:
             if restore_sigint:
                 try:
@@ -570,9 +585,10 @@ class _Run:
     """State of one AmqpSource.run() call."""
 
     def __init__(self, source: AmqpSource, on_delivery, duration, max_messages, idle, on_event,
-                 on_slice=None):
+                 on_slice=None, raw=False):
         self.src = source
         self.on_slice = on_slice
+        self.raw = raw
         self.on_delivery = on_delivery
         self.max_messages = max_messages
         self.idle = idle
@@ -586,6 +602,10 @@ class _Run:
         self.reconnects = 0
         self.est = _BacklogEstimator(source.max_length)
         self.max_reached = False
+        self.undrained = 0         # left in the queue when a drain was cut short
+        self.drain_cut = False
+        self.cutoff: float | None = None   # set at the first delivery after a stop request
+        self.unchecked = 0         # received after the cutoff, not handed over
         self.last_activity = self.started_mono   # idle timer base
         self.first_rx_since_poll: float | None = None
         self.last_rx_mono: float | None = None
@@ -602,34 +622,65 @@ class _Run:
 
     # --------------------------------------------------------------- pika callbacks
 
+    # The per-message path is kept to the minimum (listen's rate is bounded by it): the
+    # timers that only need slice precision (idle, backlog sampling) are updated per
+    # process_data_events slice in consume(), not per message.
+
     def on_message(self, session: _Session, channel, method, properties, body) -> None:
-        now = time.monotonic()
-        session.last_tag = method.delivery_tag
         self.received += 1
-        if self.first_rx_since_poll is None:
-            self.first_rx_since_poll = now
-            # traffic (re)started: sample soon, so a burst's fill rate is measured
-            self.next_poll = min(self.next_poll, now + POLL_BUSY)
-        self.last_rx_mono = now
         if self.max_reached:
             return  # beyond max_messages: not handed over (by request)
-        delivery = Delivery(
-            routing_key=method.routing_key,
-            body=bytes(body) if body is not None else b"",
-            properties=_properties_dict(properties),
-            exchange=method.exchange,
-            received_at=time.time(),
-        )
+        if self.src._stop_request is not None and self.past_cutoff():
+            return
         self.messages += 1
-        self.last_activity = now
         try:
-            self.on_delivery(delivery)
+            self.on_delivery(Delivery(method.routing_key, body, _properties_dict(properties),
+                                      method.exchange, time.time()))
         except Exception as exc:
             raise _CallbackFailed(exc) from exc
-        # idle counts from the end of the last hand-over: a slow callback is not "idle"
-        self.last_activity = time.monotonic()
-        if self.max_messages is not None and self.messages >= self.max_messages:
+        if self.messages == self.max_messages:
             self.max_reached = True
+
+    def on_message_raw(self, session: _Session, channel, method, properties, body) -> None:
+        """on_message for run(raw=True): a plain tuple, Delivery's fields in order."""
+        self.received += 1
+        if self.max_reached or (self.src._stop_request is not None and self.past_cutoff()):
+            return
+        self.messages += 1
+        try:
+            self.on_delivery((method.routing_key, body, _properties_dict(properties),
+                              method.exchange, time.time()))
+        except Exception as exc:
+            raise _CallbackFailed(exc) from exc
+        if self.messages == self.max_messages:
+            self.max_reached = True
+
+    def past_cutoff(self) -> bool:
+        """After a stop request, hand-overs continue for DRAIN_MAX at most: a slow callback
+        must not hold a stop for the ~1,000 tiny messages one socket read can bring."""
+        now = time.monotonic()
+        if self.cutoff is None:
+            self.cutoff = now + DRAIN_MAX
+        if now < self.cutoff:
+            return False
+        self.drain_cut = True
+        self.unchecked += 1
+        return True
+
+    def after_slice(self, received_before: int, messages_before: int, started: float) -> None:
+        """Per-slice bookkeeping of what on_message no longer does per message."""
+        if self.received != received_before:
+            now = time.monotonic()
+            if self.first_rx_since_poll is None:
+                self.first_rx_since_poll = started
+                # traffic (re)started: sample soon, so a burst's fill rate is measured
+                self.next_poll = min(self.next_poll, now + POLL_BUSY)
+            self.last_rx_mono = now
+            if self.messages != messages_before:
+                # idle counts from the end of the last hand-over: a slow callback is not idle
+                self.last_activity = now
+        if self.on_slice is not None:
+            self.on_slice()
 
     def on_cancel(self, session: _Session, frame) -> None:
         session.cancelled = "consumer cancelled by the broker (queue deleted?)"
@@ -672,15 +723,17 @@ class _Run:
             gaps=self.gaps,
             reconnects=self.reconnects,
             peak_backlog=self.est.peak,
-            may_have_lost=self.est.may_have_lost,
+            may_have_lost=self.est.may_have_lost or self.drain_cut,
             lost_estimate=self.est.lost_estimate,
+            undrained=max(self.undrained, self.unchecked),
             queue_max_length=src.max_length,
             started_at=self.started_at,
             ended_at=time.time(),
         )
 
     def connect(self) -> _Session:
-        session = self.src._open_session(self.on_message, self.on_cancel)
+        session = self.src._open_session(self.on_message_raw if self.raw else self.on_message,
+                                         self.on_cancel)
         self.src.queue_name = session.queue
         now = time.monotonic()
         self.last_activity = now          # idle timer (re)starts when consuming (re)starts
@@ -760,9 +813,9 @@ class _Run:
                 if self.idle is not None:
                     limit = min(limit, self.last_activity + self.idle - now)
                 limit = min(limit, max(0.0, self.next_poll - now))
+                received, messages = self.received, self.messages
                 connection.process_data_events(time_limit=max(0.0, limit))
-                if self.on_slice is not None:
-                    self.on_slice()
+                self.after_slice(received, messages, now)
                 if time.monotonic() >= self.next_poll:
                     self.poll(session, time.monotonic())
         except _CallbackFailed as failed:
@@ -785,30 +838,60 @@ class _Run:
         return reason
 
     def drain(self, session: _Session) -> None:
-        """Cancel the consumer and hand over every delivery the broker sent before its
-        cancel-ok (see the module docstring)."""
+        """Unbind the private queue, then hand over everything until the queue is empty
+        and nothing arrived for DRAIN_QUIET (see the module docstring)."""
+        start = time.monotonic()
+        if self.cutoff is None:
+            self.cutoff = start + DRAIN_MAX
         try:
-            if session.consumer_tag is not None and not session.cancelled:
-                pending = session.channel.basic_cancel(session.consumer_tag)
-                for method, properties, body in pending:
-                    if self.max_reached:
+            for key in self.src.bindings:   # own queue only: no new message can enter it
+                session.poll_channel.queue_unbind(queue=session.queue,
+                                                  exchange=self.src.exchange, routing_key=key)
+            last = self.received
+            quiet_since = time.monotonic()
+            while not self.max_reached and not session.cancelled:
+                if time.monotonic() >= (self.cutoff or start + DRAIN_MAX) or self.drain_cut:
+                    self.cut_drain(session, f"after {DRAIN_MAX:g} s")
+                    break
+                received, messages = self.received, self.messages
+                session.connection.process_data_events(time_limit=0.05)
+                self.after_slice(received, messages, time.monotonic())
+                if self.received != last:
+                    last = self.received
+                    quiet_since = time.monotonic()
+                elif time.monotonic() - quiet_since >= DRAIN_QUIET:
+                    if self.ready_count(session) == 0:
                         break
-                    self.on_message(session, session.channel, method, properties, body)
+                    quiet_since = time.monotonic()
         except _CallbackFailed as failed:
             session.close()
             raise failed.exc from None
         except KeyboardInterrupt:
-            pass
+            try:
+                self.cut_drain(session, "by a second interrupt")
+            except Exception:
+                self.drain_cut = True
         except (pika.exceptions.AMQPError, _cw.AMQPConnectorException, OSError) as exc:
             _LOG.info("connection lost while draining: %s", scrub(_describe(exc), self.src.url))
+            self.drain_cut = True
         finally:
             if self.on_slice is not None:
                 self.on_slice()
 
+    def cut_drain(self, session: _Session, why: str) -> None:
+        self.drain_cut = True
+        self.undrained = self.unchecked   # if the count below fails (connection lost)
+        self.undrained = self.unchecked + self.ready_count(session)
+        _LOG.warning("stopped draining %s: %d messages received or left in the private queue "
+                     "(and any on their way) were not checked", why, self.undrained)
+
+    def ready_count(self, session: _Session) -> int:
+        return session.poll_channel.queue_declare(queue=session.queue,
+                                                  passive=True).method.message_count
+
     def poll(self, session: _Session, now: float, final: bool = False) -> None:
         """Sample the private queue's ready count (passive declare, own queue only)."""
-        declared = session.poll_channel.queue_declare(queue=session.queue, passive=True)
-        ready = declared.method.message_count
+        ready = self.ready_count(session)
         t = time.monotonic()
         saturated = self.est.sample(t, ready, self.received, self.first_rx_since_poll)
         self.first_rx_since_poll = None

@@ -1,0 +1,22 @@
+"""What a live run's facts say about messages that were not checked, in one sentence."""
+
+from __future__ import annotations
+
+
+def loss_warning(run: dict) -> str | None:
+    """None when nothing may have been lost; else why, with the figures the source gave."""
+    if not run.get("may_have_lost"):
+        return None
+    parts = []
+    if run.get("lost_estimate"):
+        parts.append(f"the bounded queue overflowed: about {run['lost_estimate']} messages "
+                     "dropped unchecked")
+    if run.get("undrained"):
+        parts.append(f"the drain at the stop was cut short: {run['undrained']} messages left "
+                     "in the queue (and any on their way) were not checked")
+    if str(run.get("stop_reason", "")).startswith("source-died"):
+        parts.append("the consumer process died: what it had received was lost")
+    if not parts:
+        parts.append("the bounded queue was full or the connection was lost with a backlog: "
+                     "some messages may have been dropped unchecked")
+    return "; ".join(parts)
