@@ -22,7 +22,7 @@ def test_bench_live_on_the_local_broker_cleans_up(broker_url):
     assert out.returncode == 0, out.stderr
     live = json.loads(out.stdout.strip().splitlines()[-1])["live"]
     assert set(live["rates"]) == {"pika_bare", "pika_parse_only", "pika_validating",
-                                  "source_bare", "listen", "listen_in_process"}
+                                  "source_bare", "listen", "listen_consumer_process"}
     assert live["verdicts_match"] is True
     assert live["exchange"].startswith("wbv-bench-")
     conn = pika.BlockingConnection(pika.URLParameters(broker_url))

@@ -141,10 +141,15 @@ def _bind_args(traffic):
     return [a for b in traffic.bindings for a in ("--bind", b)]
 
 
-def test_listen_reports_exact_counts_and_records(tmp_path, publisher):
+CONSUMERS = pytest.mark.parametrize("consumer", [[], ["--consumer-process"]],
+                                    ids=["in-process", "consumer-process"])
+
+
+@CONSUMERS
+def test_listen_reports_exact_counts_and_records(tmp_path, publisher, consumer):
     traffic = Traffic().build(repeat=3)
     report, record = tmp_path / "r.json", tmp_path / "rec.jsonl"
-    p = Proc("listen", *_bind_args(traffic), "--max-messages", str(len(traffic.items)),
+    p = Proc("listen", *consumer, *_bind_args(traffic), "--max-messages", str(len(traffic.items)),
              "--duration", "60", "--format", "json", "--output", str(report),
              "--record", str(record))
     p.wait_line("listening on exchange xivo")
@@ -167,10 +172,11 @@ def test_listen_reports_exact_counts_and_records(tmp_path, publisher):
     assert replay == verdicts
 
 
-def test_sigterm_mid_run_leaves_a_complete_report(tmp_path, publisher):
+@CONSUMERS
+def test_sigterm_mid_run_leaves_a_complete_report(tmp_path, publisher, consumer):
     traffic = Traffic().build(repeat=2)
     report, record = tmp_path / "r.json", tmp_path / "rec.jsonl"
-    p = Proc("listen", *_bind_args(traffic), "--duration", "120", "--format", "json",
+    p = Proc("listen", *consumer, *_bind_args(traffic), "--duration", "120", "--format", "json",
              "--output", str(report), "--record", str(record))
     p.wait_line("listening on exchange xivo")
     traffic.publish(publisher)

@@ -51,10 +51,11 @@ def register(subparsers) -> None:
                    help="measure live on this broker too (e.g. amqp://guest:guest@127.0.0.1:5672/"
                         "%%2F): a temporary exchange wbv-bench-<random> is created there and "
                         "deleted afterwards; the xivo exchange is never touched")
-    p.add_argument("--live-messages", type=common.whole_number(1), default=100_000, metavar="N",
-                   help="backlog published per live run (default 100000)")
-    p.add_argument("--live-repeats", type=common.whole_number(1), default=3, metavar="N",
-                   help="live runs of each consumer, alternating (default 3)")
+    p.add_argument("--live-messages", type=common.whole_number(1), default=50_000, metavar="N",
+                   help="backlog published per live run (default 50000)")
+    p.add_argument("--live-repeats", type=common.whole_number(1), default=7, metavar="N",
+                   help="live rounds, each running every consumer, in alternating order "
+                        "(default 7)")
     p.add_argument("--live-timeout", type=common.positive_seconds, default=120.0, metavar="S",
                    help="bound on publishing, and on consuming, per live run (default 120)")
     p.add_argument("--no-source", action="store_true",
@@ -251,8 +252,8 @@ def render_table(out: dict) -> str:
             "pika_parse_only": "the same + orjson.loads only (any validator's least)",
             "pika_validating": "the same + Checker.check + Summary.add",
             "source_bare": "AmqpSource (listen's consumer) in one process, counts only",
-            "listen_in_process": "AmqpSource + check + Summary in one process",
-            "listen": "listen: AmqpSource in a child process, check + Summary here",
+            "listen": "listen: AmqpSource + Checker.check + Summary.add",
+            "listen_consumer_process": "listen --consumer-process (CPU: checking process only)",
         }
         for key, label in labels.items():
             if key in live["rates"]:
@@ -267,8 +268,8 @@ def render_table(out: dict) -> str:
                      f"{ratio('pika_parse_only_vs_pika_bare')}; listen/pika bare = "
                      f"{ratio('listen_vs_pika_bare')} (target >= 0.9, "
                      f"{verdict('live_listen_vs_bare')}); listen/AmqpSource bare = "
-                     f"{ratio('listen_vs_source_bare')}; all in one process/pika bare = "
-                     f"{ratio('listen_in_process_vs_pika_bare')}; AmqpSource bare/pika bare = "
+                     f"{ratio('listen_vs_source_bare')}; listen --consumer-process/pika bare = "
+                     f"{ratio('listen_consumer_process_vs_pika_bare')}; AmqpSource bare/pika bare = "
                      f"{ratio('source_bare_vs_pika_bare')}")
         lines.append("live verdicts equal the offline ones: "
                      + ("yes" if live["verdicts_match"] else "NO"))
