@@ -36,8 +36,8 @@ where drop-head applies.  What is already on its way is not bounded by
 8,000 messages (of 420 bytes or 1 KB alike) beyond the queue's bound reached
 the client afterwards.  They are never lost (see draining below), but the
 drop estimate cannot see them: it may count too few drops.  The client reads
-at most one 128 KiB chunk ahead of the callback (pika dispatches what it read
-before reading again).
+at most ~100 KiB ahead of the callback (pika's read limit per readiness event;
+it dispatches what it read before reading again).
 
 Stopping and draining
 =====================
@@ -46,7 +46,7 @@ it is safe from any thread and from a signal handler; :meth:`AmqpSource.run`
 drives pika with ``process_data_events(time_limit<=0.1)`` and checks the flag
 between slices (PEP 475 makes ``select`` resume after a signal handler ran;
 no pika I/O ever happens in the handler).  A slice hands over at most what one
-socket read brought (~300 messages of 420 bytes).
+readiness event brought (~100 KiB: ~200 messages of 420 bytes).
 If SIGINT still has Python's default handler when run() starts in the main
 thread, run() temporarily replaces it: the first Ctrl-C is a graceful
 ``stop('signal:SIGINT')``, a second one raises KeyboardInterrupt inside run(),
@@ -58,7 +58,7 @@ and nothing arrived for DRAIN_QUIET (0.25 s): what was on its way and what
 the queue still held are checked, none is dropped.  ``basic.cancel`` would
 not do: pika silently discards no-ack deliveries that arrive for a cancelled
 consumer.  Hand-overs after a stop request are capped at DRAIN_MAX (10 s,
-for a very slow callback: one socket read can bring ~1,000 tiny messages);
+for a very slow callback: one ~100 KiB read can bring ~1,000 tiny messages);
 what is then received but not handed over, plus what the queue still holds,
 is ``SourceStats.undrained`` and sets ``may_have_lost``.  The exception is
 ``max_messages``: exactly N deliveries are handed over and anything beyond is
@@ -506,9 +506,9 @@ class AmqpSource:
 
         Only stores the reason (the first one wins; no I/O, no locks); run()
         notices it within ~0.1 s - or, while deliveries are being handed over,
-        after at most one socket read's worth of callbacks - cancels the
-        consumer, hands over what the broker sent before its cancel-ok and
-        returns its stats.  Called before run(),
+        after at most one read's worth of callbacks - unbinds the private
+        queue, hands over what is on its way and what the queue holds (for
+        DRAIN_MAX at most) and returns its stats.  Called before run(),
         it makes run() stop right after connecting.
         """
         if self._stop_request is None:
@@ -657,7 +657,7 @@ class _Run:
 
     def past_cutoff(self) -> bool:
         """After a stop request, hand-overs continue for DRAIN_MAX at most: a slow callback
-        must not hold a stop for the ~1,000 tiny messages one socket read can bring."""
+        must not hold a stop for the ~1,000 tiny messages one ~100 KiB read can bring."""
         now = time.monotonic()
         if self.cutoff is None:
             self.cutoff = now + DRAIN_MAX
