@@ -344,6 +344,20 @@ def _wait_gone(pid: int, timeout: float) -> None:
         time.sleep(0.05)
 
 
+def _publish_50_once_ready(proc, publisher, prefix, out, seen: int) -> int:
+    """Wait for the script's READY line, publish 0..49, wait until it wrote `seen` of them;
+    returns the consumer child's pid."""
+    line = proc.stdout.readline().split()
+    assert line[:1] == ["READY"], (line, proc.stderr.read() if proc.poll() else "")
+    for i in range(50):
+        publisher.publish(f"{prefix}.k", str(i))
+    deadline = time.monotonic() + 5
+    while not (out.exists() and out.read_text().count("\n") >= seen):
+        assert time.monotonic() < deadline, "subprocess received nothing"
+        time.sleep(0.02)
+    return int(line[1])
+
+
 @pytest.mark.parametrize("sig,mode,expected", [
     (signal.SIGINT, "no-handler", "signal:SIGINT"),   # Python's default SIGINT handler
     (signal.SIGINT, "handler", "signal:SIGINT"),
@@ -356,15 +370,7 @@ def test_signal_to_the_process_group_stops_cleanly_and_drains(publisher, prefix,
     out = tmp_path / "received.txt"
     proc = _start_script(prefix, out)(mode)
     try:
-        line = proc.stdout.readline().split()
-        assert line[:1] == ["READY"], (line, proc.stderr.read() if proc.poll() else "")
-        child = int(line[1])
-        for i in range(50):
-            publisher.publish(f"{prefix}.k", str(i))
-        deadline = time.monotonic() + 5
-        while not (out.exists() and out.read_text().count("\n") >= 3):
-            assert time.monotonic() < deadline, "subprocess received nothing"
-            time.sleep(0.02)
+        child = _publish_50_once_ready(proc, publisher, prefix, out, 3)
         os.killpg(proc.pid, sig)
         stdout, stderr = proc.communicate(timeout=15)
     finally:
@@ -384,15 +390,7 @@ def test_a_second_ctrl_c_abandons_the_drain(publisher, prefix, tmp_path):
     out = tmp_path / "received.txt"
     proc = _start_script(prefix, out)("no-handler", 0.2)    # 50 messages = 10 s of checking
     try:
-        line = proc.stdout.readline().split()
-        assert line[:1] == ["READY"], (line, proc.stderr.read() if proc.poll() else "")
-        child = int(line[1])
-        for i in range(50):
-            publisher.publish(f"{prefix}.k", str(i))
-        deadline = time.monotonic() + 5
-        while not (out.exists() and out.read_text().count("\n") >= 2):
-            assert time.monotonic() < deadline, "subprocess received nothing"
-            time.sleep(0.02)
+        child = _publish_50_once_ready(proc, publisher, prefix, out, 2)
         os.killpg(proc.pid, signal.SIGINT)
         time.sleep(0.3)
         t0 = time.monotonic()
