@@ -1322,8 +1322,8 @@ def _pika_consume(params, exchange, items, n, timeout, handler) -> dict:
 
 def _source_consume(url, params, exchange, items, n, timeout, on_delivery,
                     in_child: bool = False) -> dict:
-    """The project's source on the same kind of backlog: AmqpSource in this process, or, as
-    listen runs it, in a child process (ProcessSource).  The backlog is published into its
+    """The project's source on the same kind of backlog: AmqpSource in this process, as listen
+    runs it, or in a child process (ProcessSource), as listen --consumer-process does.  The backlog is published into its
     own queue when it reports 'connected'; timed after the warm-up, as _pika_consume."""
     from .sources.amqp import AmqpSource, SourceError
     from .sources.process import ProcessSource
@@ -1428,45 +1428,33 @@ def run_live(url: str, checker: Checker, capture: Capture, *, messages: int = 50
         except orjson.JSONDecodeError:
             pass
 
+    def pika_run(make_handler):
+        def run():
+            summary, handler = make_handler()
+            return summary, _pika_consume(params, exchange, cycle, messages, timeout, handler)
+        return run
+
+    def source_run(make_handler, in_child=False):
+        def run():
+            summary, on_delivery = make_handler()
+            return summary, _source_consume(url, params, exchange, cycle, messages, timeout,
+                                            on_delivery, in_child=in_child)
+        return run
+
     variants = {
-        "pika_bare": lambda: (None, _pika_consume(params, exchange, cycle, messages,
-                                                  timeout, counting)),
-        "pika_parse_only": lambda: (None, _pika_consume(params, exchange, cycle, messages,
-                                                        timeout, parsing)),
-        "pika_validating": None,
-        "source_bare": lambda: (None, _source_consume(url, params, exchange, cycle, messages,
-                                                      timeout, counting)),
-        "listen": None,
-        "listen_consumer_process": None,
+        "pika_bare": pika_run(lambda: (None, counting)),
+        "pika_parse_only": pika_run(lambda: (None, parsing)),
+        "pika_validating": pika_run(validating_pika),
     }
-
-    def run_pika_validating():
-        summary, handler = validating_pika()
-        return summary, _pika_consume(params, exchange, cycle, messages, timeout, handler)
-
-    def run_listen():
-        summary, on_delivery = validating_source()
-        return summary, _source_consume(url, params, exchange, cycle, messages,
-                                        timeout, on_delivery, in_child=False)
-
-    variants["pika_validating"] = run_pika_validating
-    variants["listen"] = run_listen
-
-    def run_listen_consumer_process():
-        summary, on_delivery = validating_source()
-        return summary, _source_consume(url, params, exchange, cycle, messages,
-                                        timeout, on_delivery, in_child=True)
-    variants["listen_consumer_process"] = run_listen_consumer_process
     source_note = None
     if use_source:
-        try:
-            from .sources.amqp import AmqpSource  # noqa: F401
-        except Exception as exc:  # still being written, say
-            source_note = f"AmqpSource not usable: {exc}"
+        variants.update({
+            "source_bare": source_run(lambda: (None, counting)),
+            "listen": source_run(validating_source),
+            "listen_consumer_process": source_run(validating_source, in_child=True),
+        })
     else:
-        source_note = "AmqpSource variants skipped (--live-no-source)"
-    if source_note:
-        del variants["source_bare"], variants["listen"], variants["listen_consumer_process"]
+        source_note = "AmqpSource variants skipped (--no-source)"
 
     keeper = None
     rates: dict[str, list[float]] = {k: [] for k in variants}

@@ -147,7 +147,7 @@ POLL_TRAFFIC = 0.25        # ... while messages flow
 POLL_BUSY = 0.1            # ... while backlog >= 10% of the bound
 BACKLOG_EVENT_PERIOD = 1.0  # 'backlog' events at most this often (plus on saturation)
 DRAIN_QUIET = 0.25         # at a stop: done when the queue is empty and this quiet
-DRAIN_MAX = 10.0           # at a stop: the longest drain (then what is left is logged)
+DRAIN_MAX = 10.0           # at a stop: the longest drain (then what is left is reported)
 
 
 
@@ -183,8 +183,9 @@ class SourceStats:
     queue_max_length: int
     started_at: float
     ended_at: float
-    # a stop's drain cut short (DRAIN_MAX, or a second Ctrl-C): what the private queue still
-    # held then, never delivered, plus an unknown number on their way (may_have_lost is set)
+    # a stop's drain cut short (DRAIN_MAX, or a second Ctrl-C): what was received but not
+    # handed over plus what the private queue still held; more may have been on their way
+    # (may_have_lost is set)
     undrained: int = 0
 
 
@@ -227,6 +228,11 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
     return str(value)
+
+
+def _fields(*fields) -> tuple:
+    """A Delivery's fields as a plain tuple: run(raw=True)'s delivery."""
+    return fields
 
 
 def _properties_dict(props: pika.spec.BasicProperties | None) -> dict:
@@ -358,7 +364,6 @@ class _Session:
         self.poll_channel = poll_channel
         self.queue = queue
         self.consumer_tag: str | None = None
-        self.last_tag = 0      # last delivery tag received
         self.cancelled: str | None = None
 
     def close(self) -> None:
@@ -588,7 +593,7 @@ class _Run:
                  on_slice=None, raw=False):
         self.src = source
         self.on_slice = on_slice
-        self.raw = raw
+        self.pack = _fields if raw else Delivery   # what on_delivery gets
         self.on_delivery = on_delivery
         self.max_messages = max_messages
         self.idle = idle
@@ -634,22 +639,8 @@ class _Run:
             return
         self.messages += 1
         try:
-            self.on_delivery(Delivery(method.routing_key, body, _properties_dict(properties),
-                                      method.exchange, time.time()))
-        except Exception as exc:
-            raise _CallbackFailed(exc) from exc
-        if self.messages == self.max_messages:
-            self.max_reached = True
-
-    def on_message_raw(self, session: _Session, channel, method, properties, body) -> None:
-        """on_message for run(raw=True): a plain tuple, Delivery's fields in order."""
-        self.received += 1
-        if self.max_reached or (self.src._stop_request is not None and self.past_cutoff()):
-            return
-        self.messages += 1
-        try:
-            self.on_delivery((method.routing_key, body, _properties_dict(properties),
-                              method.exchange, time.time()))
+            self.on_delivery(self.pack(method.routing_key, body, _properties_dict(properties),
+                                       method.exchange, time.time()))
         except Exception as exc:
             raise _CallbackFailed(exc) from exc
         if self.messages == self.max_messages:
@@ -732,8 +723,7 @@ class _Run:
         )
 
     def connect(self) -> _Session:
-        session = self.src._open_session(self.on_message_raw if self.raw else self.on_message,
-                                         self.on_cancel)
+        session = self.src._open_session(self.on_message, self.on_cancel)
         self.src.queue_name = session.queue
         now = time.monotonic()
         self.last_activity = now          # idle timer (re)starts when consuming (re)starts
@@ -840,9 +830,8 @@ class _Run:
     def drain(self, session: _Session) -> None:
         """Unbind the private queue, then hand over everything until the queue is empty
         and nothing arrived for DRAIN_QUIET (see the module docstring)."""
-        start = time.monotonic()
         if self.cutoff is None:
-            self.cutoff = start + DRAIN_MAX
+            self.cutoff = time.monotonic() + DRAIN_MAX
         try:
             for key in self.src.bindings:   # own queue only: no new message can enter it
                 session.poll_channel.queue_unbind(queue=session.queue,
@@ -850,7 +839,7 @@ class _Run:
             last = self.received
             quiet_since = time.monotonic()
             while not self.max_reached and not session.cancelled:
-                if time.monotonic() >= (self.cutoff or start + DRAIN_MAX) or self.drain_cut:
+                if self.drain_cut or time.monotonic() >= self.cutoff:
                     self.cut_drain(session, f"after {DRAIN_MAX:g} s")
                     break
                 received, messages = self.received, self.messages
@@ -870,7 +859,7 @@ class _Run:
             try:
                 self.cut_drain(session, "by a second interrupt")
             except Exception:
-                self.drain_cut = True
+                pass   # counting needs the connection; the cut is recorded either way
         except (pika.exceptions.AMQPError, _cw.AMQPConnectorException, OSError) as exc:
             _LOG.info("connection lost while draining: %s", scrub(_describe(exc), self.src.url))
             self.drain_cut = True
@@ -880,7 +869,6 @@ class _Run:
 
     def cut_drain(self, session: _Session, why: str) -> None:
         self.drain_cut = True
-        self.undrained = self.unchecked   # if the count below fails (connection lost)
         self.undrained = self.unchecked + self.ready_count(session)
         _LOG.warning("stopped draining %s: %d messages received or left in the private queue "
                      "(and any on their way) were not checked", why, self.undrained)
