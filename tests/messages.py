@@ -10,7 +10,7 @@ import copy
 import json
 
 from validator.catalogue import load_catalogue
-from validator.checker import Checker
+from validator.check import Checker
 
 CATALOGUE = load_catalogue()
 CHECKER = Checker(CATALOGUE)

@@ -16,7 +16,7 @@ import pytest
 
 from validator import bench
 from validator.catalogue import load_catalogue
-from validator.checker import Checker
+from validator.check import Checker
 
 CATALOGUE = load_catalogue()
 CHECKER = Checker(CATALOGUE)

@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from messages import CATALOGUE, CHECKER, all_names, body, check, codes, valid_message
-from validator.checker import Checker
+from validator.check import Checker
 from validator.pages import page_examples
 
 OTHER_UUID = "0b0b0b0b-1111-4222-8333-444444444444"
@@ -108,7 +108,7 @@ def _required(name) -> list[str]:
 @pytest.mark.parametrize("name", [n for n in NAMES if _required(n)])
 def test_missing_required_field(name):
     rk, msg = valid_message(name)
-    covered = {c.cover.path for c in CHECKER.covers.get((name, "D600"), ())}
+    covered = {c.cover.path for c in CHECKER.errata.by_key.get((name, "D600"), ())}
     field = next(f for f in _required(name) if f"$.data.{f}" not in covered)
     del msg["data"][field]
     result = check(rk, msg)
@@ -341,7 +341,7 @@ def test_user_status_update_id_before_16_08_uuid_after():
 
 @pytest.mark.parametrize("bad", ["17.8", "abc", "", "99.01", "14.12"])
 def test_bad_target_version(bad):
-    from validator.checker import VersionError
+    from validator.check import VersionError
     with pytest.raises(VersionError):
         Checker(CATALOGUE, bad)
 

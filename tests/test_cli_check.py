@@ -207,7 +207,7 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_a_checker_crash_is_a_finding_not_a_lost_message(tmp_path, monkeypatch):
-    from validator.checker import Checker
+    from validator.check import Checker
     from validator.cli import main
 
     def boom(self, *a, **k):

@@ -13,7 +13,7 @@ import pytest
 import strategies_profile  # noqa: F401  (loads the deterministic "ci" hypothesis profile)
 
 from validator.catalogue import load_catalogue
-from validator.checker import MISSING, Checker
+from validator.check import MISSING, Checker
 from validator.cli import main
 from validator.strategies import representative_versions
 

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from validator import strategies as S
 from validator.catalogue import load_catalogue, parse_version
-from validator.checker import Checker
+from validator.check import Checker
 
 CAT = load_catalogue()
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from .catalogue import Catalogue
-from .checker import MISSING, Checker, Template, render
+from .check import MISSING, Checker, Template, render
 from .findings import FAIL, OK, WARN
 
 CONTENT_TYPE = {"content_type": "application/json"}
@@ -560,7 +560,7 @@ def _range_breaker(f: FieldInfo):
 
 
 def _covered_paths(checker: Checker, name: str, code: str) -> set:
-    return {cc.cover.path for cc in checker.covers.get((name, code), ())}
+    return {cc.cover.path for cc in checker.errata.by_key.get((name, code), ())}
 
 
 def _fields(pred):
@@ -1090,7 +1090,7 @@ _STARTUP_SCRIPT = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
 from validator.catalogue import load_catalogue
-from validator.checker import Checker
+from validator.check import Checker
 t1 = time.perf_counter()
 cat = load_catalogue(sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] else None)
 t2 = time.perf_counter()

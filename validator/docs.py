@@ -15,7 +15,7 @@ import re
 import orjson
 
 from .catalogue import Catalogue, EventSpec
-from .checker import Checker
+from .check import Checker
 from .findings import FAIL
 from .pages import example_routing_key
 from .strategies import Example, Generator, RandomSource, Schemas, generator

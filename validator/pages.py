@@ -10,7 +10,7 @@ import orjson
 
 from .capture import capture_record
 from .catalogue import Catalogue
-from .checker import MISSING, Checker
+from .check import MISSING, Checker
 
 CONTENT_TYPE = {"content_type": "application/json"}
 

@@ -41,7 +41,7 @@ class Redactor:
     def __init__(self, catalogue: Catalogue):
         self.paths: dict[str, list[tuple]] = {}
         self.family_paths: list[tuple] = []  # (name regex holder, paths) for open families
-        from .checker import Checker  # compiled name resolution, same as the checker's
+        from .check import Checker  # compiled name resolution, same as the checker's
         self._checker = Checker(catalogue)
         self._by_spec = {id(spec): [split_path(p) for p in spec.personal_data]
                          for spec in catalogue.events}

@@ -41,7 +41,7 @@ import jsonschema
 import orjson
 
 from .catalogue import Catalogue, EventSpec, Erratum, parse_version, split_path
-from .checker import MISSING, Checker, Template, get_path, render
+from .check import MISSING, Checker, Template, get_path, render
 from .findings import json_path
 
 __all__ = [
@@ -785,6 +785,7 @@ class Generator:
         self.catalogue = catalogue
         self.checker = Checker(catalogue, wazo_version)
         self.version = self.checker.version
+        self.errata = self.checker.errata
         self.version_text = self.checker.version_text
         self.schemas = Schemas(catalogue.definitions)
         self.samples = harvest(catalogue, self.schemas)
@@ -1056,24 +1057,9 @@ class Generator:
 
     # -- documented deviations (so that a mutation is a fault, not an erratum)
     def covered(self, name: str, code: str, path: str, value, msg) -> bool:
-        """Whether an erratum cover turns this finding into a known deviation."""
-        for erratum in self.catalogue.errata:
-            for c in self._covers(erratum, name):
-                if c.code != code or (c.path is not None and c.path != path):
-                    continue
-                if c.value is not None and (value is MISSING
-                                            or not self.schemas.is_valid(c.value, value)):
-                    continue
-                if c.when is not None and not self.schemas.is_valid(c.when, msg):
-                    continue
-                if c.acl is not None:
-                    acl = msg.get("required_acl", MISSING)
-                    if not any((t is None and acl is None) or (
-                            t is not None and acl is not MISSING
-                            and acl == Template(t, {}, {}).fill(msg)) for t in c.acl):
-                        continue
-                return True
-        return False
+        """Whether an erratum cover turns this finding into a known deviation (the
+        checker's own matcher: one set of errata rules)."""
+        return self.errata.match(name, code, path, value, msg) is not None
 
     # -- mutations
     def mutation_kinds(self, target: Target) -> list[str]:

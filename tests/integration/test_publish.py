@@ -20,7 +20,7 @@ import pytest
 
 from validator.capture import read_capture
 from validator.catalogue import load_catalogue
-from validator.checker import Checker
+from validator.check import Checker
 
 BROKER = "amqp://guest:guest@127.0.0.1:5672/%2F"
 CLI = [sys.executable, "-m", "validator.cli"]

@@ -7,7 +7,7 @@ import sys
 import time
 
 from .. import __version__
-from ..checker import Checker, VersionError
+from ..check import Checker, VersionError
 from . import common
 
 ORDER = 90

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .. import codes as C
 from ..catalogue import CatalogueError, load_catalogue
-from ..checker import Checker, VersionError
+from ..check import Checker, VersionError
 from ..reporters import EXTENSIONS, FORMATS, RENDERERS
 from ..summary import Gate, Summary
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..capture import capture_record
-from ..checker import VersionError
+from ..check import VersionError
 from ..docs import event_title, examples_rst
 from ..strategies import Example, GenerationError, Generator, RandomSource, Target
 from . import common

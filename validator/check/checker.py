@@ -18,119 +18,24 @@ sends every message down the detailed path: the tests prove both give the same f
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-
 import jsonschema
 import jsonschema_rs
 import orjson
 
-from . import codes as C
-from .catalogue import Catalogue, Cover, EventSpec, parse_version, placeholders, split_path
-from .findings import OK, Finding, MessageResult, json_path, verdict_of
+from .. import codes as C
+from ..catalogue import Catalogue, EventSpec, parse_version
+from ..findings import OK, Finding, MessageResult, json_path, verdict_of
+from .errata import ErrataMatcher
+from .template import MISSING, Template, get_path, render
 
 ENVELOPE_KEYS = ("name", "origin_uuid", "required_acl", "data")
 REQUIRED_ENVELOPE_KEYS = ("name", "origin_uuid", "data")
-MISSING = object()
 _NAME_CACHE_LIMIT = 10_000  # a hostile stream of random names must not grow memory
 _NAME_CACHE_MAX_CHARS = 256  # ... nor a few very long ones
 
 
 class VersionError(ValueError):
     """The target version is malformed or outside the catalogue's range (a usage error)."""
-
-
-def render(value) -> str:
-    # As the Python publishers format their templates: str(None) == "None".
-    return value if type(value) is str else str(value)
-
-
-def get_path(msg, path: tuple):
-    node = msg
-    for part in path:
-        if type(part) is int:
-            if type(node) is list and 0 <= part < len(node):
-                node = node[part]
-            else:
-                return MISSING
-        elif type(node) is dict and part in node:
-            node = node[part]
-        else:
-            return MISSING
-    return node
-
-
-class Template:
-    """A routing-key or ACL template compiled into literal parts and placeholder sources.
-
-    A placeholder's source is either a constant (bound by the event name) or a message path.
-    """
-
-    def __init__(self, text: str, bindings: dict[str, str], name_values: dict[str, str],
-                 name_vars=()):
-        self.text = text
-        self.names = placeholders(text)
-        self.parts: list = []
-        pos = 0
-        for m in re.finditer(r"\{([^{}]+)\}", text):
-            if m.start() > pos:
-                self.parts.append(text[pos:m.start()])
-            ph = m.group(1)
-            if ph in name_values or ph in name_vars:
-                self.parts.append(("const", ph, name_values.get(ph)))
-            elif ph in bindings:
-                self.parts.append(("path", ph, split_path(bindings[ph])))
-            else:  # covers' templates name message paths directly
-                self.parts.append(("path", ph, split_path(ph)))
-            pos = m.end()
-        if pos < len(text):
-            self.parts.append(text[pos:])
-        self.constant = text if not self.names else None
-
-    def fill(self, msg, name_values: dict | None = None):
-        """The rendered string, or MISSING when a bound value is absent."""
-        if self.constant is not None:
-            return self.constant
-        out = []
-        for part in self.parts:
-            if type(part) is str:
-                out.append(part)
-            elif part[0] == "const":
-                out.append(name_values[part[1]] if name_values and part[1] in name_values else part[2])
-            else:
-                value = get_path(msg, part[2])
-                if value is MISSING:
-                    return MISSING
-                out.append(render(value))
-        return "".join(out)
-
-    def regex(self, open_patterns: dict[str, str], prefix: str = "p",
-              literal_names: bool = False) -> str:
-        """A regex with one named group per placeholder, <prefix><index>, in order.
-
-        A word bound by the event name matches any word (so that a wrong one is reported as
-        that word, R401), or with literal_names only the name's own value (to tell whose key
-        a routing key is: config.users.X.forwards.all.updated belongs to no event)."""
-        out = []
-        index = 0
-        for part in self.parts:
-            if type(part) is str:
-                out.append(re.escape(part))
-                continue
-            inner = open_patterns.get(part[1], "[^.]*")
-            if literal_names and part[0] == "const" and part[2] is not None:
-                inner = re.escape(part[2])
-            out.append(f"(?P<{prefix}{index}>{inner})")
-            index += 1
-        return "".join(out)
-
-
-@dataclass
-class CompiledCover:
-    erratum: str
-    cover: Cover
-    value_validator: object | None
-    when_validator: object | None
-    acl_templates: tuple | None
 
 
 class CompiledEvent:
@@ -340,17 +245,8 @@ class Checker:
         self._resolved: dict[str, tuple | None] = {}
         self._plans: dict = {}  # name -> its fast check (CompiledEvent.fast_plan), or None
 
-        self.covers: dict[tuple[str, str], list[CompiledCover]] = {}
-        for erratum in catalogue.errata:
-            for cover in erratum.covers:
-                cc = CompiledCover(
-                    erratum.id, cover,
-                    self.py_validator(cover.value, strict=False) if cover.value is not None else None,
-                    self.py_validator(cover.when, strict=False) if cover.when is not None else None,
-                    tuple(Template(t, {}, {}) if t is not None else None for t in cover.acl)
-                    if cover.acl is not None else None)
-                for name in cover.events or erratum.events:
-                    self.covers.setdefault((name, cover.code), []).append(cc)
+        self.errata = ErrataMatcher(
+            catalogue, lambda schema: self.py_validator(schema, strict=False))
 
     # -- compilation helpers -------------------------------------------------------
     def _parse_target(self, text: str) -> tuple[int, int]:
@@ -617,24 +513,10 @@ class Checker:
         return MessageResult(name, routing_key, verdict_of(findings), tuple(findings))
 
     def _apply_errata(self, name, finding: Finding, value, msg):
-        for cc in self.covers.get((name, finding.code), ()):
-            cover = cc.cover
-            if cover.path is not None and cover.path != finding.path:
-                continue
-            if cc.value_validator is not None and (
-                    value is MISSING or not cc.value_validator.is_valid(value)):
-                continue
-            if cc.when_validator is not None and not cc.when_validator.is_valid(msg):
-                continue
-            if cc.acl_templates is not None:
-                acl = msg.get("required_acl", MISSING)
-                if not any((t is None and acl is None) or
-                           (t is not None and acl is not MISSING and acl == t.fill(msg))
-                           for t in cc.acl_templates):
-                    continue
+        erratum = self.errata.match(name, finding.code, finding.path, value, msg)
+        if erratum is not None:
             finding.severity = C.WARNING
-            finding.erratum = cc.erratum
-            return
+            finding.erratum = erratum
 
 
 def _json_type(value) -> str:

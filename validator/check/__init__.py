@@ -1,0 +1,7 @@
+"""Checking one message against the compiled catalogue."""
+
+from .checker import Checker, VersionError
+from .errata import ErrataMatcher
+from .template import MISSING, Template, get_path, render
+
+__all__ = ["Checker", "VersionError", "ErrataMatcher", "MISSING", "Template", "get_path", "render"]
