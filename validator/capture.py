@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gzip
+import io
 import json
 import os
 from dataclasses import dataclass
@@ -105,11 +107,15 @@ def parse_line(line_no: int, raw: bytes) -> CaptureItem | CaptureMeta | CaptureE
     return CaptureItem(line_no, routing_key, body, properties, exchange, received_at)
 
 
-def read_capture(path: str | os.PathLike | IO[bytes]
-                 ) -> Iterator[CaptureItem | CaptureMeta | CaptureError]:
-    """Yield the capture's items and unreadable lines, streaming (captures can be large)."""
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def open_capture(path: str | os.PathLike | IO[bytes]) -> tuple[IO[bytes], bool]:
+    """(a binary stream of JSONL, whether to close it). A gzip capture is read as such,
+    whatever its name, from a file or from a pipe."""
     if hasattr(path, "read"):
-        stream, close = path, False
+        stream = path if hasattr(path, "peek") else io.BufferedReader(path)
+        close = False
     else:
         p = Path(path)
         if p.is_dir():
@@ -119,13 +125,60 @@ def read_capture(path: str | os.PathLike | IO[bytes]
         except OSError as exc:
             raise CaptureFileError(f"{p}: {exc.strerror or exc}") from None
     try:
-        for line_no, raw in enumerate(stream, start=1):
+        compressed = stream.peek(2)[:2] == GZIP_MAGIC
+    except OSError as exc:
+        raise CaptureFileError(f"{path}: {exc.strerror or exc}") from None
+    if compressed:
+        return gzip.GzipFile(fileobj=stream, mode="rb"), True
+    return stream, close
+
+
+def read_capture(path: str | os.PathLike | IO[bytes], first_line: int = 1
+                 ) -> Iterator[CaptureItem | CaptureMeta | CaptureError]:
+    """Yield the capture's items and unreadable lines, streaming (captures can be large)."""
+    stream, close = open_capture(path)
+    try:
+        for line_no, raw in enumerate(stream, start=first_line):
             item = parse_line(line_no, raw)
             if item is not None:
                 yield item
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise CaptureFileError(f"{getattr(path, 'name', path)}: cannot be read: "
+                               f"{getattr(exc, 'strerror', None) or exc}") from None
     finally:
         if close:
             stream.close()
+
+
+def read_range(path: str, start: int, end: int, first_line: int
+               ) -> Iterator[CaptureItem | CaptureMeta | CaptureError]:
+    """The items of the bytes [start, end) of a plain capture file, which begin at a line."""
+    with open(path, "rb") as f:
+        f.seek(start)
+        data = f.read(end - start)
+    for line_no, raw in enumerate(data.splitlines(), start=first_line):
+        item = parse_line(line_no, raw)
+        if item is not None:
+            yield item
+
+
+def split_lines(path: str, parts: int) -> list[tuple[int, int, int]]:
+    """[(start byte, end byte, first line number)]: `parts` ranges of whole lines."""
+    size = os.path.getsize(path)
+    bounds = [0]
+    with open(path, "rb") as f:
+        for i in range(1, parts):
+            f.seek(max(size * i // parts, bounds[-1]))
+            f.readline()
+            bounds.append(min(f.tell(), size))
+        bounds.append(size)
+        out, line = [], 1
+        for start, end in zip(bounds, bounds[1:]):
+            if end > start:
+                out.append((start, end, line))
+                f.seek(start)
+                line += f.read(end - start).count(b"\n")
+    return out
 
 
 def meta_record(kind: str, **facts) -> bytes:
@@ -155,9 +208,10 @@ class CaptureWriter:
     def __init__(self, path: str | os.PathLike, flush_every: int = 200):
         self.path = Path(path)
         try:
-            if self.path.parent and not self.path.parent.exists():
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.path, "wb")
+            if self.path.suffix == ".gz":
+                self._file = gzip.open(self.path, "wb")
+            else:
+                self._file = open(self.path, "wb")
         except OSError as exc:
             raise CaptureFileError(f"{self.path}: {exc.strerror or exc}") from None
         self._pending = 0
@@ -182,9 +236,12 @@ class CaptureWriter:
 
     def close(self) -> None:
         if not self._file.closed:
-            self._file.flush()
-            os.fsync(self._file.fileno())
             self._file.close()
+            try:
+                with open(self.path, "rb") as f:
+                    os.fsync(f.fileno())
+            except OSError:
+                pass  # a pipe or a device: nothing to make durable
 
     def __enter__(self):
         return self

@@ -3,6 +3,8 @@
 Memory is bounded whatever the traffic: counts per event name, code and verdict, plus a
 capped number of samples per (event, code) and a capped list of failing messages. The
 distinct undocumented names kept are capped too (the rest are counted together).
+Summaries merge: the merge of the summaries of two parts of a run is the summary of the
+whole (counts exact; capped lists keep the first K in arrival order, see `order_key`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ SAMPLES_PER_KEY = 3
 FAILING_KEPT = 20
 NAMES_KEPT = 500
 SAMPLE_BODY_CHARS = 2000
+NEVER = "never"
 OTHER_NAMES = "(other names)"
 
 
@@ -39,8 +42,46 @@ class EventStats:
 class Gate:
     """The gate policy: what makes a run fail."""
 
-    fail_on: str = ERROR              # "error" or "warning"
+    fail_on: str = ERROR              # "error", "warning" or "never" (report only)
     require: tuple[str, ...] = ()     # event names that must be seen
+
+
+def order_key(sample: dict) -> tuple:
+    """Arrival order of a kept message: time when known, then file, then line or index."""
+    return (sample.get("received_at") or 0.0, sample.get("file_index", 0),
+            sample.get("line") or sample.get("index") or 0)
+
+
+def first_k(samples: list[dict], k: int) -> list[dict]:
+    return sorted(samples, key=order_key)[:k]
+
+
+_SUMMED = ("messages_received", "reconnects", "lost_estimate", "undrained")
+
+
+def merge_run_facts(a: dict, b: dict) -> dict:
+    """The facts of two parts of a run: counts add up, any loss is a loss, gaps are all
+    kept; a fact the parts disagree on keeps every distinct value."""
+    out = dict(a)
+    for key, value in b.items():
+        if key not in out:
+            out[key] = value
+        elif key in _SUMMED:
+            out[key] = (out[key] or 0) + (value or 0)
+        elif key == "may_have_lost":
+            out[key] = bool(out[key]) or bool(value)
+        elif key == "peak_backlog":
+            out[key] = max(out[key] or 0, value or 0)
+        elif key == "gaps":
+            out[key] = sorted((out[key] or []) + (value or []), key=lambda g: g.get("start") or 0)
+        elif key in ("started_at", "ended_at"):
+            pick = min if key == "started_at" else max
+            known = [t for t in (out[key], value) if t is not None]
+            out[key] = pick(known) if known else None
+        elif out[key] != value and isinstance(value, str) and isinstance(out[key], str):
+            if value not in out[key].split("; "):
+                out[key] = f"{out[key]}; {value}"
+    return out
 
 
 class Summary:
@@ -69,11 +110,14 @@ class Summary:
         self.input_errors: list[dict] = []
         self.input_error_count = 0
         self.run: dict = {}  # source facts: stop reason, gaps, drops, ...
+        self.timeline = None  # messages over time, when a Timeline is attached
 
     # -- accumulation --------------------------------------------------------------
     def add(self, result: MessageResult, body: bytes, *, where: dict | None = None) -> None:
         self.messages += 1
         self.verdicts[result.verdict] += 1
+        if self.timeline is not None and where is not None:
+            self.timeline.add(where.get("received_at"), where.get("line"), result.verdict == FAIL)
         name = result.name if result.name is not None else "(no name)"
         if name not in self.documented_set and result.findings and any(
                 f.code == "N300" for f in result.findings):
@@ -124,15 +168,73 @@ class Summary:
             return [f.as_dict() for f in result.findings]
         return [self.redactor.finding_dict(result.name, f.as_dict()) for f in result.findings]
 
-    def add_input_error(self, line: int, message: str) -> None:
+    def add_input_error(self, line: int, message: str, where: dict | None = None) -> None:
         self.input_error_count += 1
         if len(self.input_errors) < FAILING_KEPT:
-            self.input_errors.append({"line": line, "code": "X900", "message": message})
+            entry = dict(where or {})
+            entry.update({"line": line, "code": "X900", "message": message})
+            self.input_errors.append(entry)
 
     def finish(self, **run_facts) -> "Summary":
         self.ended_at = time.time()
         self.run.update(run_facts)
         return self
+
+    # -- merging -------------------------------------------------------------------
+    def merge(self, other: "Summary") -> "Summary":
+        """Fold another part of the same run into this summary; returns self."""
+        self.messages += other.messages
+        for mine, theirs in ((self.verdicts, other.verdicts), (self.severities, other.severities),
+                             (self.codes, other.codes),
+                             (self.known_deviations, other.known_deviations),
+                             (self.code_deviations, other.code_deviations),
+                             (self.undocumented, other.undocumented)):
+            mine.update(theirs)
+        for name, theirs in other.events.items():
+            mine = self.events.setdefault(name, EventStats())
+            mine.count += theirs.count
+            mine.verdicts.update(theirs.verdicts)
+            mine.codes.update(theirs.codes)
+        for key, msgs in other.samples.items():
+            self.samples[key] = first_k(self.samples.get(key, []) + msgs, SAMPLES_PER_KEY)
+        self.failing = first_k(self.failing + other.failing, FAILING_KEPT)
+        self.input_errors = first_k(self.input_errors + other.input_errors, FAILING_KEPT)
+        self.input_error_count += other.input_error_count
+        self.started_at = min(self.started_at, other.started_at)
+        ends = [t for t in (self.ended_at, other.ended_at) if t is not None]
+        self.ended_at = max(ends) if ends else None
+        self.run = merge_run_facts(self.run, other.run)
+        if self.timeline is not None and other.timeline is not None:
+            self.timeline = self.timeline.merge(other.timeline)
+        return self
+
+    @classmethod
+    def from_dict(cls, d: dict, catalogue_names: list[str]) -> "Summary":
+        """A summary rebuilt from its JSON report (samples are as the report holds them)."""
+        gate = d.get("gate") or {}
+        out = cls(catalogue_names=catalogue_names, wazo_version=d["wazo_version"],
+                  source=d["source"], gate=Gate(fail_on=gate.get("fail_on", ERROR),
+                                                require=tuple(gate.get("require", ()))))
+        totals = d["totals"]
+        out.started_at, out.ended_at = d["started_at"], d["ended_at"]
+        out.messages = totals["messages"]
+        out.verdicts = Counter(totals["verdicts"])
+        out.severities = Counter(totals["findings"])
+        out.input_error_count = totals["input_errors"]
+        out.codes = Counter({c["code"]: c["count"] for c in d["codes"]})
+        out.code_deviations = Counter({c["code"]: c["known_deviations"] for c in d["codes"]
+                                       if c["known_deviations"]})
+        out.known_deviations = Counter(d["known_deviations"])
+        out.events = {name: EventStats(e["count"], Counter(e["verdicts"]), Counter(e["codes"]))
+                      for name, e in d["events"].items()}
+        out.undocumented = Counter(d["coverage"]["undocumented_seen"])
+        out.samples = {(s["event"], s["code"]): list(s["messages"]) for s in d["samples"]}
+        out.failing = list(d["failing_messages"])
+        out.input_errors = list(d["input_errors"])
+        out.run = dict(d.get("run") or {})
+        if out.timeline is not None and d.get("timeline"):
+            out.timeline = type(out.timeline).from_dict(d["timeline"])
+        return out
 
     # -- the gate ------------------------------------------------------------------
     @property
@@ -144,8 +246,17 @@ class Summary:
         return self.messages == 0
 
     @property
+    def could_not_run(self) -> bool:
+        """The source lost its broker for good: whatever it saw, the run did not do its job."""
+        return "broker-gone" in str(self.run.get("stop_reason", ""))
+
+    @property
     def passed(self) -> bool:
-        if self.tested_nothing or self.missing_required or self.input_error_count:
+        if self.tested_nothing or self.could_not_run:
+            return False
+        if self.gate.fail_on == NEVER:
+            return True
+        if self.missing_required or self.input_error_count:
             return False
         if self.verdicts[FAIL]:
             return False
@@ -155,7 +266,7 @@ class Summary:
 
     @property
     def exit_code(self) -> int:
-        if self.tested_nothing:
+        if self.tested_nothing or self.could_not_run:
             return 2
         return 0 if self.passed else 1
 
@@ -163,6 +274,8 @@ class Summary:
     def status(self) -> str:
         if self.tested_nothing:
             return "nothing tested"
+        if self.could_not_run:
+            return "could not run"
         return "passed" if self.passed else "failed"
 
     # -- coverage ------------------------------------------------------------------
@@ -215,4 +328,5 @@ class Summary:
             ],
             "failing_messages": self.failing,
             "input_errors": self.input_errors,
+            "timeline": self.timeline.as_dict() if self.timeline is not None else None,
         }

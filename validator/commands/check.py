@@ -1,92 +1,147 @@
-"""`check [CAPTURE]`: check a recorded capture offline (default: the page's own examples)."""
+"""`check [CAPTURE ...]`: check recorded captures offline (default: the page's own examples)."""
 
 from __future__ import annotations
 
+import glob
 import io
+import multiprocessing
+import os
+import signal
 import sys
 
-from ..capture import CaptureError, CaptureFileError, CaptureMeta, read_capture
+from ..capture import CaptureFileError, read_capture, read_range, split_lines
 from ..pages import page_examples_capture
-from ..findings import crash_result
-from ..reporters import ndjson
+from ..run import Run
+from ..sinks import NdjsonSink
+from ..summary import Summary
 from . import common
 
 BUILTIN = "page examples (built in)"
+PARALLEL_MIN_BYTES = 4 << 20  # below this, one process is faster than forking workers
 
 ORDER = 20
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "check", help="check a capture file (JSONL) offline",
-        description="Check every message of a capture (one JSON object per line, see the "
-                    "README). Without CAPTURE, checks the Wazo 17.08 page's own examples.")
-    p.add_argument("capture", nargs="?", metavar="CAPTURE",
-                   help="a capture file, or - for standard input (default: the page's examples)")
+        "check", help="check capture files (JSONL, or .gz) offline",
+        description="Check every message of one or more captures (one JSON object per line, "
+                    "see the README; gzip-compressed captures are read as such). Without "
+                    "CAPTURE, checks the Wazo 17.08 page's own examples.")
+    p.add_argument("captures", nargs="*", metavar="CAPTURE",
+                   help="capture files or glob patterns, or - for standard input "
+                        "(default: the page's examples)")
+    p.add_argument("--jobs", "-j", type=common.whole_number(1), default=None, metavar="N",
+                   help="worker processes for a large plain capture file (default: one per "
+                        "core for files over 4 MiB); their summaries are merged")
     common.add_report_options(p)
     p.set_defaults(run=run)
 
 
+def expand(patterns: list[str]) -> list[str]:
+    """The capture paths, globs expanded in order; a pattern that matches nothing is an error."""
+    out: list[str] = []
+    for pattern in patterns:
+        if pattern != "-" and glob.has_magic(pattern):
+            matches = sorted(glob.glob(pattern))
+            if not matches:
+                raise common.UsageError(f"{pattern}: no capture file matches")
+            out += matches
+        else:
+            out.append(pattern)
+    return out
+
+
+def _source_name(paths: list[str]) -> str:
+    if not paths:
+        return BUILTIN
+    shown = ["stdin" if p == "-" else p for p in paths]
+    return shown[0] if len(shown) == 1 else f"{len(shown)} files: " + ", ".join(shown[:5]) + (
+        ", ..." if len(shown) > 5 else "")
+
+
 def run(args) -> int:
     checker = common.build_checker(args)
-    if args.capture is None:
-        source_name = BUILTIN
-        stream = io.BytesIO(page_examples_capture(checker.catalogue, checker))
-    elif args.capture == "-":
-        source_name, stream = "stdin", sys.stdin.buffer
-    else:
-        source_name, stream = args.capture, args.capture
+    paths = expand(args.captures)
+    source_name = _source_name(paths)
     summary = common.build_summary(args, checker, f"capture {source_name}")
     path = common.report_path(args)
     common.check_output_writable(path)
-    try:
-        items = read_capture(stream)
-        first = next(items, None)  # opens the file: a missing one is a usage error
-    except CaptureFileError as exc:
-        raise common.UsageError(str(exc)) from None
-
-    nd_out = None
+    sinks = []
     if args.format == "ndjson":
-        nd_out = open(path, "wb") if path else sys.stdout.buffer
+        sinks.append(NdjsonSink(open(path, "wb") if path else sys.stdout.buffer, summary,
+                                close_out=bool(path)))
+    the_run = Run(checker, summary, sinks)
     stop_reason = "done"
-    check = checker.check
     try:
         with common.signals_raise_interrupted():
-            item = first
-            while item is not None:
-                if isinstance(item, CaptureMeta):
-                    if item.facts.get("kind") == "end":
-                        summary.run["recorded"] = {
-                            k: item.facts.get(k) for k in
-                            ("stop_reason", "may_have_lost", "lost_estimate", "gaps")}
-                        if item.facts.get("may_have_lost"):
-                            summary.run["may_have_lost"] = True
-                            summary.run["lost_estimate"] = item.facts.get("lost_estimate")
-                elif isinstance(item, CaptureError):
-                    summary.add_input_error(item.line, item.message)
-                    if nd_out:
-                        nd_out.write(ndjson.input_error_line(item.line, item.message))
+            if not paths:
+                the_run.replay(read_capture(io.BytesIO(
+                    page_examples_capture(checker.catalogue, checker))))
+            for index, capture in enumerate(paths):
+                file_index = index if len(paths) > 1 else None
+                jobs = _jobs(args, capture, sinks)
+                if jobs > 1:
+                    summary.merge(_parallel(args, checker, capture, jobs, file_index))
                 else:
-                    try:
-                        result = check(item.routing_key, item.body, item.properties)
-                    except Exception as exc:  # a checker bug must not lose the message
-                        result = crash_result(item.routing_key, exc)
-                    summary.add(result, item.body, where={"line": item.line})
-                    if nd_out:
-                        nd_out.write(ndjson.line(result, item.line, summary))
-                item = next(items, None)
+                    stream = sys.stdin.buffer if capture == "-" else capture
+                    the_run.replay(read_capture(stream), file_index, capture)
     except common.Interrupted as exc:
         stop_reason = f"signal:{exc.signame}"
     except CaptureFileError as exc:
         raise common.UsageError(str(exc)) from None
     finally:
-        if nd_out is not None:
-            nd_out.flush()
-            if path:
-                nd_out.close()
+        the_run.close()
     summary.finish(stop_reason=stop_reason)
     common.emit_reports(args, summary)
     if summary.tested_nothing:
         sys.stderr.write(f"wazo-bus-validator: error: {source_name}: no message to check "
                          "(a run that checked nothing is not a pass)\n")
     return summary.exit_code
+
+
+def _jobs(args, capture: str, sinks) -> int:
+    """Workers for one capture: ndjson streams in order and stdin cannot be split."""
+    if sinks or capture == "-" or not os.path.isfile(capture):
+        return 1
+    if args.jobs is not None:
+        return args.jobs
+    try:
+        size = os.path.getsize(capture)
+        with open(capture, "rb") as f:
+            compressed = f.read(2) == b"\x1f\x8b"
+    except OSError:
+        return 1
+    return 1 if compressed or size < PARALLEL_MIN_BYTES else (os.cpu_count() or 1)
+
+
+_WORK: dict = {}  # what forked workers inherit: the compiled checker and the settings
+
+
+def _check_range(task) -> dict:
+    start, end, first_line = task
+    part = common.build_summary(_WORK["args"], _WORK["checker"], "part")
+    Run(_WORK["checker"], part).replay(
+        read_range(_WORK["capture"], start, end, first_line), _WORK["file_index"],
+        _WORK["capture"])
+    return part.as_dict()
+
+
+def _ignore_signals() -> None:
+    # The parent decides on Ctrl-C and SIGTERM; workers are terminated by it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def _parallel(args, checker, capture: str, jobs: int, file_index) -> Summary:
+    """The capture split into line-aligned ranges, checked by forked workers, merged in order."""
+    ranges = split_lines(capture, jobs * 4)
+    _WORK.update(args=args, checker=checker, capture=capture, file_index=file_index)
+    names = checker.catalogue.all_names()
+    merged = None
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(jobs, initializer=_ignore_signals) as pool:
+        for d in pool.imap(_check_range, ranges):
+            part = Summary.from_dict(d, names)
+            merged = part if merged is None else merged.merge(part)
+    return merged

@@ -16,8 +16,8 @@ import time
 from datetime import datetime, timezone
 
 from ..capture import CaptureFileError, CaptureWriter, meta_record
-from ..findings import crash_result
-from ..reporters import ndjson
+from ..run import Run
+from ..sinks import NdjsonSink, ProgressSink, RecordSink
 from ..urls import default_url, redact_url
 from . import common
 
@@ -63,36 +63,8 @@ def iso(ts: float | None) -> str | None:
         timespec="milliseconds")
 
 
-class Progress:
-    """Messages, rate and failures so far on stderr, when it is a terminal."""
-
-    def __init__(self, summary, enabled: bool):
-        self.summary = summary
-        self.enabled = enabled
-        self.started = time.monotonic()
-        self.last = 0.0
-        self.note = ""
-
-    def tick(self, force: bool = False) -> None:
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if not force and now - self.last < 0.5:
-            return
-        self.last = now
-        s = self.summary
-        rate = s.messages / max(now - self.started, 1e-9)
-        sys.stderr.write(f"\r{s.messages} messages, {rate:,.0f}/s, {s.verdicts['fail']} failing, "
-                         f"{s.verdicts['warn']} warning {self.note}\x1b[K")
-        sys.stderr.flush()
-
-    def done(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
-
-
 class LiveRun:
-    """What listen and watch share: the source, the checker, the summary, the record."""
+    """What listen and watch share: the source, and the run with its summary and sinks."""
 
     def __init__(self, args):
         from ..sources.amqp import AmqpSource, SourceError
@@ -113,10 +85,9 @@ class LiveRun:
                 self.source = ProcessSource(self.source)
         except SourceError as exc:
             raise common.UsageError(str(exc)) from None
-        self.record = None
-        self.redactor = self.summary.redactor
-        self.nd_out = None
-        self.progress = Progress(self.summary, sys.stderr.isatty() and not args.quiet)
+        self.record: RecordSink | None = None
+        self.progress = ProgressSink(self.summary, sys.stderr.isatty() and not args.quiet)
+        self.run: Run | None = None
         self.connected = threading.Event()
         self.stats = None
         # The catalogue and the compiled validators live as long as the run: out of the
@@ -125,31 +96,25 @@ class LiveRun:
         gc.freeze()
 
     def open_outputs(self) -> None:
+        sinks = []
         if self.args.record:
             try:
-                self.record = CaptureWriter(self.args.record)
+                writer = CaptureWriter(self.args.record)
             except CaptureFileError as exc:
                 raise common.UsageError(f"--record {exc}") from None
-            self.record.write_meta(meta_record(
+            writer.write_meta(meta_record(
                 "start", tool="wazo-bus-validator", url=redact_url(self.url),
                 exchange=self.args.exchange, bindings=self.bindings,
                 redacted=bool(self.args.redact), started_at=time.time()))
+            self.record = RecordSink(writer, self.summary.redactor)
+            sinks.append(self.record)
         if self.args.format == "ndjson":
-            self.nd_out = open(self.report_path, "wb") if self.report_path else sys.stdout.buffer
-
-    def on_delivery(self, d) -> None:
-        try:
-            result = self.checker.check(d.routing_key, d.body, d.properties)
-        except Exception as exc:  # a checker bug must not lose the message
-            result = crash_result(d.routing_key, exc)
-        index = self.summary.messages + 1
-        self.summary.add(result, d.body, where={"index": index, "received_at": d.received_at})
-        if self.record is not None:
-            body = self.redactor.redact_body(d.body) if self.redactor else d.body
-            self.record.write(d.routing_key, body, d.properties, d.exchange, d.received_at)
-        if self.nd_out is not None:
-            self.nd_out.write(ndjson.line(result, index, self.summary))
-        self.progress.tick()
+            path = self.report_path
+            sinks.append(NdjsonSink(open(path, "wb") if path else sys.stdout.buffer,
+                                    self.summary, close_out=bool(path)))
+        if self.progress.enabled:
+            sinks.append(self.progress)
+        self.run = Run(self.checker, self.summary, sinks)
 
     def on_event(self, kind: str, info: dict) -> None:
         if kind in ("connected", "reconnected"):
@@ -171,11 +136,16 @@ class LiveRun:
         """Run the source until it stops; returns with self.stats set (or raises UsageError)."""
         a = self.args
         try:
-            self.stats = self.source.run(self.on_delivery, duration=a.duration,
+            self.stats = self.source.run(self.run.delivery, duration=a.duration,
                                          max_messages=a.max_messages, idle=a.idle,
                                          on_event=self.on_event)
         except self.SourceError as exc:
             raise common.UsageError(str(exc)) from None
+
+    def close(self) -> None:
+        if self.run is not None:
+            self.run.close()
+            self.run = None
 
     def finish(self, **extra) -> int:
         st = self.stats
@@ -198,17 +168,11 @@ class LiveRun:
             })
         facts.update(extra)
         self.summary.finish(**facts)
-        self.progress.done()
         if self.record is not None:
-            self.record.write_meta(meta_record(
-                "end", ended_at=time.time(), messages=self.record.count,
-                stop_reason=facts.get("stop_reason"), may_have_lost=facts.get("may_have_lost"),
-                lost_estimate=facts.get("lost_estimate"), gaps=facts.get("gaps")))
-            self.record.close()
-        if self.nd_out is not None:
-            self.nd_out.flush()
-            if self.report_path:
-                self.nd_out.close()
+            self.record.end(stop_reason=facts.get("stop_reason"),
+                            may_have_lost=facts.get("may_have_lost"),
+                            lost_estimate=facts.get("lost_estimate"), gaps=facts.get("gaps"))
+        self.close()
         common.emit_reports(self.args, self.summary)
         if self.summary.tested_nothing:
             sys.stderr.write("wazo-bus-validator: no message was seen on the bus "
@@ -245,8 +209,7 @@ def run(args) -> int:
         with stop_on_signals(live.source):
             live.consume()
     except common.UsageError:
-        if live.record is not None:
-            live.record.close()
+        live.close()
         raise
     return live.finish()
 

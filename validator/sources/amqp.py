@@ -1,119 +1,7 @@
-"""Passive, production-safe AMQP consumer for the Wazo ``xivo`` topic exchange.
-
-Safety by construction
-======================
-The source is meant to be attached to a *production* bus, so the only things
-it ever does to the broker are:
-
-* ``exchange.declare(passive=True)`` on the configured exchange (checks that it
-  exists; a missing exchange is a :class:`SourceError`, never created);
-* ``queue.declare`` of **its own** server-named (``queue=''``), exclusive,
-  auto-delete, non-durable queue with ``arguments={"x-max-length": N}``; the
-  queue lives and dies with the connection, and the bound means a slow or stuck
-  validator can never make the broker hold more than ``N`` ready messages
-  on its behalf (plus what it already wrote to the socket, see below);
-* ``queue.bind`` of that queue to the exchange, once per binding key;
-* ``basic.consume`` (no-ack) on that queue, and ``queue.unbind`` of its own
-  bindings when it stops (see draining);
-* ``queue.declare(passive=True)`` on that queue, to read its depth.
-
-It never publishes, never declares/deletes/binds exchanges, never touches any
-other queue.
-
-Acknowledgement mode
-====================
-``auto_ack=True`` (no-ack).  Acknowledgements buy nothing here: the queue is
-exclusive and auto-delete, so a message the broker would requeue after a
-crash dies with the queue anyway.  And they cost: measured on the development
-machine (2 cores shared with the broker, 60k pre-queued messages), manual
-cumulative acks make RabbitMQ spend ~35 us of CPU per message instead of
-~21 us, which caps any acking consumer at ~0.68x a no-ack one, whatever the
-client does.  Bounds with no-ack: RabbitMQ's internal flow control stops
-the queue from handing messages to the connection once enough are on their
-way, so a slow or stuck validator leaves the backlog in the bounded queue,
-where drop-head applies.  What is already on its way is not bounded by
-``x-max-length``: measured here with a stuck or slow validator, ~7,600 to
-8,000 messages (of 420 bytes or 1 KB alike) beyond the queue's bound reached
-the client afterwards.  They are never lost (see draining below), but the
-drop estimate cannot see them: it may count too few drops.  The client reads
-at most ~100 KiB ahead of the callback (pika's read limit per readiness event;
-it dispatches what it read before reading again).
-
-Stopping and draining
-=====================
-:meth:`AmqpSource.stop` only stores the reason (one attribute assignment), so
-it is safe from any thread and from a signal handler; :meth:`AmqpSource.run`
-drives pika with ``process_data_events(time_limit<=0.1)`` and checks the flag
-between slices (PEP 475 makes ``select`` resume after a signal handler ran;
-no pika I/O ever happens in the handler).  A slice hands over at most what one
-readiness event brought (~100 KiB: ~200 messages of 420 bytes).
-If SIGINT still has Python's default handler when run() starts in the main
-thread, run() temporarily replaces it: the first Ctrl-C is a graceful
-``stop('signal:SIGINT')``, a second one raises KeyboardInterrupt inside run(),
-which cuts the drain short (stats are still returned).
-When a stop is decided (signal, :meth:`stop`, duration, idle) the source
-unbinds its own queue (``queue.unbind``: no new message can enter it; nothing
-else is touched) and keeps handing over deliveries until the queue is empty
-and nothing arrived for DRAIN_QUIET (0.25 s): what was on its way and what
-the queue still held are checked, none is dropped.  ``basic.cancel`` would
-not do: pika silently discards no-ack deliveries that arrive for a cancelled
-consumer.  Hand-overs after a stop request are capped at DRAIN_MAX (10 s,
-for a very slow callback: one ~100 KiB read can bring ~1,000 tiny messages);
-what is then received but not handed over, plus what the queue still holds,
-is ``SourceStats.undrained`` and sets ``may_have_lost``.  The exception is
-``max_messages``: exactly N deliveries are handed over and anything beyond is
-not (by request).
-
-Dropped-message estimate
-========================
-The queue is bounded with the default ``drop-head`` overflow, so under
-overload the broker silently discards the oldest ready messages, and no
-counter of those discards is visible to a plain AMQP client.  The source
-samples its own queue's ready count with a passive ``queue.declare`` on a
-second channel - every 1 s when quiet, every 0.25 s while messages flow,
-every 0.1 s once the backlog exceeds 10% of the bound, and 0.1 s after traffic
-starts (a passive declare is a single cheap RPC; in practice a busy loop
-samples about every 0.2 s).  Samples are taken at the end of a loop slice.
-``peak_backlog`` is the highest sample.
-
-* ``may_have_lost`` becomes True when a sample shows the queue at its bound
-  (``ready >= x-max-length``: a drop-head queue can only be full if it was
-  discarding or about to) or when the connection was lost while the queue
-  held a backlog (that backlog dies with the exclusive queue).
-* ``lost_estimate``: between two samples the messages that entered the queue
-  and survived are ``survived = received_delta + ready_delta`` (exact up to
-  what is in flight on the socket).  For an interval ending below the bound no drop
-  is assumed and ``survived / dt`` becomes the reference arrival rate (``dt``
-  starts at the first delivery if the queue was empty at the start).  For an
-  interval ending *at* the bound the arrival rate is unobservable; it is
-  assumed to be ``max(reference rate, survived / dt)`` and
-  ``rate * dt - survived`` is added to the estimate.  Plus the last sampled
-  backlog when a connection is lost.  It is a rough order of magnitude: it
-  under-estimates when traffic keeps accelerating while the queue is full or
-  while the client works through what is in flight (the reference rate is
-  then the client's, not the publishers'), and
-  over-estimates when traffic stops while a stalled consumer keeps the queue
-  full.  Messages published while disconnected are not counted here; they are
-  described by :attr:`SourceStats.gaps`.
-  (The management HTTP API could give an exact figure, but its statistics lag
-  by the collection interval - 5 s by default - and the plugin is optional,
-  so it is not used.)
-
-Reconnection
-============
-If the connection is lost mid-run (broker restart, ``close_connection``,
-network failure, heartbeat timeout, consumer cancelled by the broker) a
-:class:`Gap` is opened, the source retries with exponential backoff (0.5 s,
-doubling, capped at ``max_reconnect_wait``), re-declares only a new private
-queue and its bindings, closes the gap when consuming resumes, and goes on.
-After ``give_up_after`` seconds without success it returns with
-``stop_reason='broker-gone'``.  A failure to connect at *start* is a
-:class:`SourceError` instead (bounded by ``connect_timeout``).
-
-Passwords: every URL mentioned in a message, exception or log line goes
-through :func:`validator.urls.redact_url`; texts from pika go through
-:func:`validator.urls.scrub`.
-"""
+"""Passive, production-safe AMQP consumer of the Wazo `xivo` topic exchange: its own
+bounded, exclusive, auto-delete queue, no-ack, a drain on every stop, reconnection, and a
+drop estimate. Why it is safe on a production bus, and how it drains and estimates losses:
+docs/design.md."""
 
 from __future__ import annotations
 
@@ -123,19 +11,20 @@ import functools
 import logging
 import os
 import signal
-import ssl
 import threading
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
-from urllib.parse import parse_qs, urlsplit
 
 import pika
 import pika.exceptions
 from pika.adapters.utils import connection_workflow as _cw
 
 from validator.urls import redact_url, scrub
+
+from .backlog import BacklogEstimator
+from .connection import SourceError, Tls, connect, describe, one_line, parameters
 
 __all__ = ["AmqpSource", "Delivery", "Gap", "SourceError", "SourceStats"]
 
@@ -149,10 +38,6 @@ BACKLOG_EVENT_PERIOD = 1.0  # 'backlog' events at most this often (plus on satur
 DRAIN_QUIET = 0.25         # at a stop: done when the queue is empty and this quiet
 DRAIN_MAX = 10.0           # at a stop: the longest drain (then what is left is reported)
 
-
-
-class SourceError(Exception):
-    """One-line, user-facing; the CLI prints it and exits 2."""
 
 
 @dataclass
@@ -247,114 +132,6 @@ def _properties_dict(props: pika.spec.BasicProperties | None) -> dict:
     return out
 
 
-def _describe(exc: BaseException) -> str:
-    """A short human description of a pika/socket error (not yet scrubbed)."""
-    if isinstance(exc, pika.exceptions.AMQPConnectionError) and exc.args:
-        inner = exc.args[0]
-        if isinstance(inner, BaseException) and not isinstance(exc, pika.exceptions.ConnectionClosed):
-            return _describe(inner)
-    if isinstance(exc, _cw.AMQPConnectionWorkflowFailed) and exc.exceptions:
-        return _describe(exc.exceptions[-1])
-    if isinstance(exc, _cw.AMQPConnectorPhaseErrorBase):
-        return _describe(exc.exception)
-    if isinstance(exc, _cw.AMQPConnectorStackTimeout):
-        return "timed out while connecting (TCP/TLS/AMQP handshake)"
-    if isinstance(exc, pika.exceptions.ProbableAuthenticationError):
-        return "authentication refused (check user and password)"
-    if isinstance(exc, pika.exceptions.ProbableAccessDeniedError):
-        return "access denied (check the virtual host and permissions)"
-    if isinstance(exc, pika.exceptions.IncompatibleProtocolError):
-        return "peer does not speak AMQP 0-9-1"
-    if isinstance(exc, pika.exceptions.ConnectionClosedByBroker):
-        return f"connection closed by broker ({exc.reply_code} {exc.reply_text})"
-    if isinstance(exc, pika.exceptions.ConnectionClosed):
-        return f"connection closed ({exc.reply_code} {exc.reply_text})"
-    if isinstance(exc, pika.exceptions.ChannelClosed):
-        return f"channel closed ({exc.reply_code} {exc.reply_text})"
-    if isinstance(exc, pika.exceptions.AMQPHeartbeatTimeout):
-        return "heartbeat timeout"
-    if isinstance(exc, pika.exceptions.StreamLostError):
-        inner = exc.args[0] if exc.args else ""
-        return f"connection lost ({inner})" if inner else "connection lost"
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"TLS certificate verification failed ({exc.verify_message or exc})"
-    if isinstance(exc, ssl.SSLError):
-        return f"TLS error ({exc.reason or exc})"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, TimeoutError):
-        return "timed out"
-    if isinstance(exc, OSError):
-        return exc.strerror or str(exc) or type(exc).__name__
-    text = str(exc) or repr(exc)
-    return f"{type(exc).__name__}: {text}"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
-
-class _BacklogEstimator:
-    """Peak backlog and drop estimate from periodic ready-count samples.
-
-    See the module docstring for the method.
-    """
-
-    def __init__(self, max_length: int):
-        self.max_length = max_length
-        self.peak = 0
-        self.lost = 0.0
-        self.may_have_lost = False
-        self.rate_ref = 0.0
-        self.last_ready = 0
-        self._prev: tuple[float, int, int] | None = None
-
-    def sample(self, t: float, ready: int, received: int, traffic_start: float | None) -> bool:
-        """Record a sample; ``t`` and ``traffic_start`` on the same (monotonic) clock.
-
-        ``received`` is the running count of deliveries that reached the
-        client; ``traffic_start`` the time of the first delivery since the
-        previous sample (None if none).  Returns True when the queue is full.
-        """
-        ready = max(0, int(ready))
-        self.peak = max(self.peak, ready)
-        self.last_ready = ready
-        saturated = ready >= self.max_length
-        if saturated:
-            self.may_have_lost = True
-        prev, self._prev = self._prev, (t, ready, received)
-        if prev is None:
-            return saturated
-        t0, q0, r0 = prev
-        dt = t - t0
-        if dt <= 0:
-            return saturated
-        if q0 == 0 and traffic_start is not None and traffic_start > t0:
-            # the queue was empty: traffic (arrivals) began around the first delivery
-            dt = max(t - traffic_start, min(dt, 0.02))
-        survived = max(0, (received - r0) + (ready - q0))
-        rate = survived / dt
-        if saturated:
-            ref = max(self.rate_ref, rate)
-            self.lost += max(0.0, ref * dt - survived)
-            self.rate_ref = ref
-        else:
-            self.rate_ref = rate
-        return saturated
-
-    def connection_lost(self) -> None:
-        """The exclusive queue died with the connection, and its backlog with it."""
-        if self.last_ready > 0:
-            self.lost += self.last_ready
-            self.may_have_lost = True
-        self.last_ready = 0
-        self._prev = None
-
-    @property
-    def lost_estimate(self) -> int:
-        return int(round(self.lost))
-
-
 class _Session:
     """One connection: consuming channel + backlog-poll channel."""
 
@@ -383,7 +160,7 @@ class AmqpSource:
     def __init__(self, url: str, exchange: str = "xivo", bindings: Sequence[str] = ("#",),
                  max_length: int = 10000, connect_timeout: float = 5.0,
                  reconnect: bool = True, max_reconnect_wait: float = 30.0,
-                 give_up_after: float | None = 60.0):
+                 give_up_after: float | None = 60.0, tls: Tls | None = None):
         self.url = url
         self.redacted_url = redact_url(url)
         if not isinstance(exchange, str) or not exchange:
@@ -412,54 +189,16 @@ class AmqpSource:
         self.give_up_after = None if give_up_after is None else float(give_up_after)
         #: shown by ``rabbitmqctl list_connections client_properties``
         self.connection_name = f"wazo-bus-validator pid={os.getpid()} {uuid.uuid4().hex[:12]}"
-        self._params = self._build_parameters()
+        self._params = parameters(url, connect_timeout=self.connect_timeout,
+                                  connection_name=self.connection_name, tls=tls)
 
         #: name of the private queue of the current connection (None when not connected)
         self.queue_name: str | None = None
         self._stop_request: str | None = None
+        self._cut_request = False
         self._run_lock = threading.Lock()
 
     # ------------------------------------------------------------------ setup
-
-    def _build_parameters(self) -> pika.URLParameters:
-        url = self.url
-        where = self.redacted_url
-        if not isinstance(url, str) or not url.strip():
-            raise SourceError("bus URL is empty")
-        try:
-            parts = urlsplit(url)
-            scheme = parts.scheme.lower()
-        except Exception:
-            raise SourceError(f"invalid bus URL {where}") from None
-        if scheme not in ("amqp", "amqps"):
-            raise SourceError(f"invalid bus URL {where}: scheme must be amqp:// or amqps://")
-        try:
-            parts.port  # noqa: B018 - raises ValueError on a bad port
-            params = pika.URLParameters(url)
-        except Exception as exc:
-            raise SourceError(f"invalid bus URL {where}: {_one_line(scrub(str(exc), url))}") from None
-        try:
-            query = parse_qs(parts.query)
-        except Exception:
-            query = {}
-        if "socket_timeout" not in query:
-            params.socket_timeout = self.connect_timeout
-        if "stack_timeout" not in query:
-            params.stack_timeout = self.connect_timeout
-        if "connection_attempts" not in query:
-            params.connection_attempts = 1
-        if "retry_delay" not in query:
-            params.retry_delay = 0.5
-        props = dict(params.client_properties or {})
-        props.setdefault("connection_name", self.connection_name)
-        params.client_properties = props
-        if params.ssl_options is not None and params.ssl_options.server_hostname is None:
-            # pika's default context checks host names but pika passes no
-            # server_hostname, which makes every handshake fail; use the URL host
-            # (also enables SNI).
-            params.ssl_options = pika.SSLOptions(params.ssl_options.context,
-                                                 server_hostname=params.host)
-        return params
 
     def _open_session(self, on_message, on_cancel) -> _Session:
         """Connect, check the exchange, declare+bind the private queue, consume.
@@ -467,13 +206,7 @@ class AmqpSource:
         Raises SourceError (one line, password-free) on any failure.
         """
         where = self.redacted_url
-        try:
-            connection = pika.BlockingConnection(self._params)
-        except BaseException as exc:
-            if not isinstance(exc, Exception):
-                raise
-            raise SourceError(f"cannot connect to {where}: "
-                              f"{_one_line(scrub(_describe(exc), self.url))}") from None
+        connection = connect(self._params, self.url)
         try:
             channel = connection.channel()
             try:
@@ -482,7 +215,7 @@ class AmqpSource:
                 if exc.reply_code == 404:
                     raise SourceError(f"exchange {self.exchange!r} does not exist on {where}") from None
                 raise SourceError(f"cannot access exchange {self.exchange!r} on {where}: "
-                                  f"{_one_line(scrub(_describe(exc), self.url))}") from None
+                                  f"{one_line(scrub(describe(exc), self.url))}") from None
             declared = channel.queue_declare(queue="", durable=False, exclusive=True,
                                              auto_delete=True,
                                              arguments={"x-max-length": self.max_length})
@@ -502,22 +235,23 @@ class AmqpSource:
         except Exception as exc:
             _Session(connection, None, None, "").close()
             raise SourceError(f"cannot set up the consumer on {where}: "
-                              f"{_one_line(scrub(_describe(exc), self.url))}") from None
+                              f"{one_line(scrub(describe(exc), self.url))}") from None
 
     # ------------------------------------------------------------------ control
 
     def stop(self, reason: str = "stopped") -> None:
         """Ask :meth:`run` to finish; safe from any thread and from a signal handler.
 
-        Only stores the reason (the first one wins; no I/O, no locks); run()
-        notices it within ~0.1 s - or, while deliveries are being handed over,
-        after at most one read's worth of callbacks - unbinds the private
-        queue, hands over what is on its way and what the queue holds (for
-        DRAIN_MAX at most) and returns its stats.  Called before run(),
-        it makes run() stop right after connecting.
+        Only stores the reason (the first one wins; no I/O, no locks); run() notices it
+        within ~0.1 s, unbinds the private queue, hands over what is on its way and what
+        the queue holds (for DRAIN_MAX at most) and returns its stats. A second call cuts
+        that drain short (what is left is counted as undrained). Called before run(), it
+        makes run() stop right after connecting.
         """
         if self._stop_request is None:
             self._stop_request = str(reason)
+        else:
+            self._cut_request = True
 
     # ------------------------------------------------------------------ run
 
@@ -560,13 +294,14 @@ class AmqpSource:
                     pass
             self.queue_name = None
             self._stop_request = None
+            self._cut_request = False
             self._run_lock.release()
 
     def _install_sigint_handler(self) -> bool:
         """If SIGINT still has Python's default handler (KeyboardInterrupt), replace
         it for the duration of run(): the first Ctrl-C becomes ``stop('signal:SIGINT')``
-        (graceful, drained), a second one raises KeyboardInterrupt, which skips the
-        drain.  A KeyboardInterrupt raised inside pika's dispatch loop could leave
+        (graceful, drained), a second one cuts the drain short (stop() called twice).
+        A KeyboardInterrupt raised inside pika's dispatch loop could leave
         buffered deliveries undispatched.  Callers that installed their own handler
         (the CLI) are left alone."""
         if threading.current_thread() is not threading.main_thread():
@@ -580,10 +315,7 @@ class AmqpSource:
             return False
 
     def _on_sigint(self, signum, frame) -> None:
-        if self._stop_request is None:
-            self.stop("signal:SIGINT")
-        else:
-            raise KeyboardInterrupt
+        self.stop("signal:SIGINT")
 
 
 class _Run:
@@ -605,7 +337,7 @@ class _Run:
         self.received = 0          # reached the client (includes any beyond max_messages)
         self.gaps: list[Gap] = []
         self.reconnects = 0
-        self.est = _BacklogEstimator(source.max_length)
+        self.est = BacklogEstimator(source.max_length)
         self.max_reached = False
         self.undrained = 0         # left in the queue when a drain was cut short
         self.drain_cut = False
@@ -652,7 +384,7 @@ class _Run:
         now = time.monotonic()
         if self.cutoff is None:
             self.cutoff = now + DRAIN_MAX
-        if now < self.cutoff:
+        if now < self.cutoff and not self.src._cut_request:
             return False
         self.drain_cut = True
         self.unchecked += 1
@@ -693,7 +425,7 @@ class _Run:
                     self.session.close()
                     self.session = None
                     src.queue_name = None
-                    gap = Gap(start=lost.at, end=None, reason=_one_line(scrub(lost.reason, src.url)))
+                    gap = Gap(start=lost.at, end=None, reason=one_line(scrub(lost.reason, src.url)))
                     self.gaps.append(gap)
                     self.est.connection_lost()
                     _LOG.warning("lost connection to %s: %s", src.redacted_url, gap.reason)
@@ -816,7 +548,7 @@ class _Run:
             self.src.stop("signal:SIGINT")
             reason = self.src._stop_request
         except (pika.exceptions.AMQPError, _cw.AMQPConnectorException, OSError) as exc:
-            raise _ConnectionLost(_describe(exc)) from None
+            raise _ConnectionLost(describe(exc)) from None
 
         if reason != "max-messages":
             self.drain(session)
@@ -839,6 +571,9 @@ class _Run:
             last = self.received
             quiet_since = time.monotonic()
             while not self.max_reached and not session.cancelled:
+                if self.src._cut_request:
+                    self.cut_drain(session, "by a second stop request")
+                    break
                 if self.drain_cut or time.monotonic() >= self.cutoff:
                     self.cut_drain(session, f"after {DRAIN_MAX:g} s")
                     break
@@ -861,7 +596,7 @@ class _Run:
             except Exception:
                 pass   # counting needs the connection; the cut is recorded either way
         except (pika.exceptions.AMQPError, _cw.AMQPConnectorException, OSError) as exc:
-            _LOG.info("connection lost while draining: %s", scrub(_describe(exc), self.src.url))
+            _LOG.info("connection lost while draining: %s", scrub(describe(exc), self.src.url))
             self.drain_cut = True
         finally:
             if self.on_slice is not None:

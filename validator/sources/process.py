@@ -146,11 +146,12 @@ class ProcessSource:
         """Ask run() to finish; safe from any thread and from a signal handler.
 
         Stores the reason (the first one wins) and writes it, non-blocking, to
-        the child.  Called before run(), run() stops right after connecting.
+        the child; a second call cuts the child's drain short, as AmqpSource.stop
+        does.  Called before run(), run() stops right after connecting.
         """
         if self._stop_reason is None:
             self._stop_reason = str(reason)
-            self._send_stop()
+        self._send_stop()  # a second request reaches the child too: it cuts the drain short
 
     def _send_stop(self) -> None:
         ctl = self._ctl
