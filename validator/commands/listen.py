@@ -28,6 +28,13 @@ def add_listen_options(p) -> None:
     p.add_argument("--url", default=None,
                    help="the broker (default: env WAZO_BUS_URL, else "
                         "amqp://guest:guest@localhost:5672/%%2F); amqps:// works")
+    p.add_argument("--ca-file", metavar="PEM",
+                   help="CA bundle to verify an amqps:// broker with (default: env "
+                        "WAZO_BUS_CA_FILE, else the system's); verification is always on")
+    p.add_argument("--cert", metavar="PEM", help="client certificate for amqps:// (env "
+                   "WAZO_BUS_CERT)")
+    p.add_argument("--key", metavar="PEM", help="the client certificate's private key (env "
+                   "WAZO_BUS_KEY)")
     p.add_argument("--exchange", default="xivo", help="the topic exchange (default: xivo)")
     p.add_argument("--bind", action="append", default=[], metavar="KEY",
                    help="a binding key (repeatable; default: #)")
@@ -68,6 +75,7 @@ class LiveRun:
 
     def __init__(self, args):
         from ..sources.amqp import AmqpSource, SourceError
+        from ..sources.connection import Tls
         from ..sources.process import ProcessSource
         self.SourceError = SourceError
         self.args = args
@@ -79,8 +87,9 @@ class LiveRun:
         common.check_output_writable(self.report_path)
         self.bindings = args.bind or ["#"]
         try:
+            tls = Tls.from_options(args.ca_file, args.cert, args.key)
             self.source = AmqpSource(self.url, exchange=args.exchange, bindings=self.bindings,
-                                     max_length=args.max_length)
+                                     max_length=args.max_length, tls=tls)
             if args.consumer_process:
                 self.source = ProcessSource(self.source)
         except SourceError as exc:
