@@ -221,6 +221,9 @@ def test_killed_connection_is_survived_and_the_gap_reported(tmp_path, publisher)
     gaps = data["run"]["gaps"]
     assert len(gaps) == 1 and gaps[0]["start"] < gaps[0]["end"]
     assert data["run"]["reconnects"] == 1
+    # what the broker had sent and what was published during the gap cannot be counted:
+    # any lost connection is a possible loss, in the report and the text summary
+    assert data["run"]["may_have_lost"] is True
     # every message published after the reconnect is checked (and the ones before, too)
     assert data["totals"]["messages"] == len(before.items) + len(after.items)
     assert "connection gap" in out
@@ -376,3 +379,31 @@ def test_idle_stop_with_nothing_seen_is_nothing_tested(tmp_path, broker_url, xiv
     assert proc.returncode == 2
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["status"] == "nothing tested" and data["run"]["stop_reason"] == "idle"
+
+
+@CONSUMERS
+def test_a_second_signal_cuts_the_drain_short_and_says_so(tmp_path, xivo_exchange, publisher,
+                                                          consumer):
+    # A backlog larger than a drain can finish between two signals sent back to back: the
+    # second one cuts the drain, the report is written and flags what was not checked.
+    report = tmp_path / "r.json"
+    p = Proc("listen", "--bind", "drain.cut.#", "--max-length", "200000", "--format", "json",
+             "--output", str(report), *consumer)
+    p.wait_line("listening on exchange xivo")
+    p.proc.send_signal(signal.SIGSTOP)
+    try:
+        body = json.dumps({"name": "x", "origin_uuid": _uuid(), "data": {"pad": "y" * 300}})
+        for _ in range(60_000):
+            publisher.publish("drain.cut.k", body, content_type=CT)
+    finally:
+        p.proc.send_signal(signal.SIGCONT)
+    p.proc.send_signal(signal.SIGINT)
+    p.wait_line("again to stop at once")
+    p.proc.send_signal(signal.SIGINT)
+    code, out, err = p.finish()
+    data = json.loads(report.read_text())
+    assert "Traceback" not in err
+    assert data["run"]["may_have_lost"] is True
+    assert data["totals"]["messages"] + data["run"]["undrained"] >= 1
+    assert data["totals"]["messages"] < 60_000
+    assert "drain" in out

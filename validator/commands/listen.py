@@ -9,6 +9,7 @@ never declares, binds from or deletes the exchange, and never publishes. Every w
 from __future__ import annotations
 
 import gc
+import os
 import signal
 import sys
 import threading
@@ -190,16 +191,24 @@ class LiveRun:
 
 
 class stop_on_signals:
-    """SIGINT and SIGTERM ask the source to stop; the report is then written as usual."""
+    """SIGINT and SIGTERM ask the source to stop (the report is then written as usual); a
+    second one cuts the drain short."""
 
-    def __init__(self, source, also=None):
+    def __init__(self, source, also=None, quiet: bool = False):
         self.source = source
         self.also = also
+        self.quiet = quiet
+        self.signals = 0
 
     def __enter__(self):
         def handler(signum, frame):
             name = signal.Signals(signum).name
+            self.signals += 1
             self.source.stop(f"signal:{name}")
+            if not self.quiet:
+                what = ("stopping: checking what is on its way (again to stop at once)"
+                        if self.signals == 1 else "stopping at once: the drain is cut short")
+                os.write(2, f"\nwazo-bus-validator: {name}: {what}\n".encode())
             if self.also:
                 self.also(signum)
         self._old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -215,7 +224,7 @@ def run(args) -> int:
     live = LiveRun(args)
     live.open_outputs()
     try:
-        with stop_on_signals(live.source):
+        with stop_on_signals(live.source, quiet=args.quiet):
             live.consume()
     except common.UsageError:
         live.close()
