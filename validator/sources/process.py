@@ -218,77 +218,24 @@ class ProcessSource:
 
     def _receive(self, proc, data_r, on_delivery, on_event, on_slice,
                  started_at: float) -> SourceStats:
-        seen = _Seen()
-        failure: Exception | None = None   # raised by a callback: re-raised at the end
-        items = iter(())                   # deliveries of the current batch not handed over yet
-        final = None                       # the child's last message
-        gone = None                        # or why we stopped hearing from the child
-        reading = False
-        last_message = time.monotonic()
-        while final is None and gone is None:
-            try:
-                for t in items:
-                    on_delivery(Delivery(*t))
-                if not data_r.poll(SLICE):
-                    if on_slice is not None and failure is None:
-                        on_slice()
-                    if not proc.is_alive() and not data_r.poll(0):
-                        gone = "died"      # (a foreign fork still holds the pipe's write end)
-                    elif ((self._stop_reason is not None or failure is not None)
-                          and time.monotonic() - last_message > STOP_GRACE):
-                        _LOG.error("the consumer process did not stop within %.0f s: killing it",
-                                   STOP_GRACE)
-                        gone = "stuck"
-                    continue
-                reading = True
-                raw = data_r.recv_bytes()
-                reading = False
-                msg = pickle.loads(raw)
-                last_message = time.monotonic()
-                if msg[0] == _BATCH:
-                    seen.messages += len(msg[1])
-                    if failure is None:
-                        items = iter(msg[1])
-                elif msg[0] == _EVENT:
-                    kind, info = msg[1], msg[2]
-                    seen.event(kind, info)
-                    if kind in ("connected", "reconnected"):
-                        self.queue_name = info.get("queue")
-                    elif kind == "disconnected":
-                        self.queue_name = None
-                    if on_event is not None and failure is None:
-                        on_event(kind, info)
-                else:
-                    final = msg
-                    continue
-                if on_slice is not None and failure is None:
-                    on_slice()
-            except EOFError:
-                gone = "died"
-            except KeyboardInterrupt:
-                # The first one is a graceful stop (keep draining); a second one, or one
-                # that hit while a message was being read (the framing is lost), abandons.
-                if self._stop_reason is not None or reading:
-                    gone = "abandoned"
-                self.stop("signal:SIGINT")
-            except Exception as exc:
-                if failure is not None:
-                    raise
-                failure = exc
-                items = iter(())
-                self.stop("callback-failed")      # and read on until the child has finished
-
+        rx = _Receiver(self, proc, data_r, on_delivery, on_event, on_slice)
+        while rx.final is None and rx.gone is None:
+            rx.step()
         self.queue_name = None
-        if gone in ("stuck", "abandoned"):
+        if rx.gone in ("stuck", "abandoned"):
             proc.kill()
         _reap(proc)
-        if failure is not None:
-            raise failure
+        return self._outcome(rx, proc, started_at)
+
+    def _outcome(self, rx: "_Receiver", proc, started_at: float) -> SourceStats:
+        final, seen = rx.final, rx.seen
+        if rx.failure is not None:
+            raise rx.failure
         if final is not None and final[0] == _STATS:
             return final[1]
         if final is not None and final[0] == _ERROR:
             raise SourceError(final[1])
-        if gone == "abandoned":
+        if rx.gone == "abandoned":
             reason = self._stop_reason
             _LOG.warning("drain abandoned: the consumer process was killed")
         else:
@@ -388,3 +335,85 @@ def _reap(proc) -> None:
         _LOG.warning("the consumer process did not exit: killing it")
         proc.kill()
         proc.join(JOIN_TIMEOUT)
+
+
+class _Receiver:
+    """The parent's side of one run: reads the child's batches and events off the pipe and
+    hands them over, until the child's final message or until it is gone."""
+
+    def __init__(self, owner: "ProcessSource", proc, data_r, on_delivery, on_event, on_slice):
+        self.owner = owner
+        self.proc = proc
+        self.data_r = data_r
+        self.on_delivery = on_delivery
+        self.on_event = on_event
+        self.on_slice = on_slice
+        self.seen = _Seen()
+        self.failure: Exception | None = None  # raised by a callback: re-raised at the end
+        self.items = iter(())                   # the current batch, not handed over yet
+        self.final = None                       # the child's last message
+        self.gone: str | None = None            # or why we stopped hearing from the child
+        self.reading = False
+        self.last_message = time.monotonic()
+
+    def step(self) -> None:
+        try:
+            for t in self.items:
+                self.on_delivery(Delivery(*t))
+            if not self.data_r.poll(SLICE):
+                self.quiet()
+                return
+            self.reading = True
+            raw = self.data_r.recv_bytes()
+            self.reading = False
+            self.handle(pickle.loads(raw))
+        except EOFError:
+            self.gone = "died"
+        except KeyboardInterrupt:
+            # The first one is a graceful stop (keep draining); a second one, or one
+            # that hit while a message was being read (the framing is lost), abandons.
+            if self.owner._stop_reason is not None or self.reading:
+                self.gone = "abandoned"
+            self.owner.stop("signal:SIGINT")
+        except Exception as exc:
+            if self.failure is not None:
+                raise
+            self.failure = exc
+            self.items = iter(())
+            self.owner.stop("callback-failed")      # and read on until the child has finished
+
+    def slice_done(self) -> None:
+        if self.on_slice is not None and self.failure is None:
+            self.on_slice()
+
+    def quiet(self) -> None:
+        self.slice_done()
+        if not self.proc.is_alive() and not self.data_r.poll(0):
+            self.gone = "died"      # (a foreign fork still holds the pipe's write end)
+        elif ((self.owner._stop_reason is not None or self.failure is not None)
+              and time.monotonic() - self.last_message > STOP_GRACE):
+            _LOG.error("the consumer process did not stop within %.0f s: killing it",
+                       STOP_GRACE)
+            self.gone = "stuck"
+
+    def handle(self, msg) -> None:
+        self.last_message = time.monotonic()
+        if msg[0] == _BATCH:
+            self.seen.messages += len(msg[1])
+            if self.failure is None:
+                self.items = iter(msg[1])
+        elif msg[0] == _EVENT:
+            self.event(msg[1], msg[2])
+        else:
+            self.final = msg
+            return
+        self.slice_done()
+
+    def event(self, kind: str, info: dict) -> None:
+        self.seen.event(kind, info)
+        if kind in ("connected", "reconnected"):
+            self.owner.queue_name = info.get("queue")
+        elif kind == "disconnected":
+            self.owner.queue_name = None
+        if self.on_event is not None and self.failure is None:
+            self.on_event(kind, info)
