@@ -30,7 +30,7 @@ NULL = "null"          # null: forwarded to every subscribed client
 STRING = "string"      # forwarded to the clients whose ACLs match it
 DROPPED = "dropped"    # not an event websocketd can decode: forwarded to no client
 
-_COMPILED_CACHE = 4096  # (ACL, user) pairs: a busy bus names a few thousand users
+_COMPILED_CACHE = 4096  # ACL tails from the first wildcard on; few depend on the user
 
 
 def personalize(acl: str, user: str | None) -> str:
@@ -64,20 +64,40 @@ def uses_me(acl: str) -> bool:
 
 
 @lru_cache(maxsize=_COMPILED_CACHE)
-def _compiled(acl: str, user: str | None) -> tuple[str, re.Pattern]:
-    """(literal prefix, regex) of a token ACL for one user."""
-    personal = personalize(acl, user)
-    cut = min((i for i in (personal.find("*"), personal.find("#")) if i >= 0),
-              default=len(personal))
-    return personal[:cut], re.compile(acl_pattern(personal))
+def _tail_regex(tail: str) -> re.Pattern:
+    # Without its `^`: matched from a position, where `^` would not match.
+    return re.compile(acl_pattern(tail)[1:])
+
+
+@lru_cache(maxsize=_COMPILED_CACHE)
+def _fixed_prefix(token_acl: str) -> str:
+    """The start of the ACL that is literal whoever the user: before any wildcard or `me`."""
+    marked = personalize(token_acl, "\x00")
+    cut = min((i for i in (marked.find("*"), marked.find("#"), marked.find("\x00")) if i >= 0),
+              default=len(marked))
+    return marked[:cut]
 
 
 def acl_matches(token_acl: str, required_acl: str, user: str | None) -> bool:
-    """True when one token ACL grants `required_acl` to the token of `user`."""
-    # An ACL without `me` is the same for every user: one compiled regex for all.
-    prefix, regex = _compiled(token_acl, user if uses_me(token_acl) else None)
-    # The regex starts with the literal prefix: a cheap exact pre-test.
-    return required_acl.startswith(prefix) and regex.match(required_acl) is not None
+    """True when one token ACL grants `required_acl` to the token of `user`.
+
+    Same answer as websocketd's `^...$` regex of the whole personalized ACL, cheaper: the
+    part before the first wildcard is literal, so it is compared as a string, and only the
+    rest is a (cached) regex, which for the default policy does not depend on the user
+    (measured: one regex compiled per user and ACL cost 0.6 ms per message of a new user)."""
+    if not required_acl.startswith(_fixed_prefix(token_acl)):
+        return False  # the common case, decided without building anything
+    personal = personalize(token_acl, user) if uses_me(token_acl) else token_acl
+    cut = len(personal)
+    for wildcard in ("*", "#"):
+        at = personal.find(wildcard, 0, cut)
+        if at >= 0:
+            cut = at
+    if not required_acl.startswith(personal[:cut]):
+        return False
+    if cut == len(personal):  # `^literal$`: the literal, or it and one final newline
+        return len(required_acl) == cut or required_acl[cut:] == "\n"
+    return _tail_regex(personal[cut:]).match(required_acl, cut) is not None
 
 
 @dataclass(frozen=True)

@@ -142,7 +142,7 @@ def consequence_of(actual: Audience, expected: Audience | None, concerned: str |
         return None
     undocumented = expected.kind == NOBODY and expected.cause == CAUSE_UNDOCUMENTED
     if actual.kind == EVERYONE:
-        tail = UNDOCUMENTED_WORDS if undocumented else f"restricts it to {expected.target()}"
+        tail = UNDOCUMENTED_WORDS if undocumented else f"the page restricts it to {expected.target()}"
         code, text = "W802", f"{NULL_WORDS} although {tail}"
     elif undocumented:
         code, text = "W806", f"{actual.words(concerned)} although {UNDOCUMENTED_WORDS}"
@@ -200,6 +200,7 @@ class Simulator:
         self._named = [self._naming_regex(a) for a in self.user_acls
                        if uses_me(a)]
         self._audiences: dict[tuple, Audience] = {}
+        self._any_user: dict[str, bool] = {}
 
     # -- the contract: the only place that uses the checker ------------------------
     def _contract_acl(self, name: str, msg: dict):
@@ -227,14 +228,24 @@ class Simulator:
     def _user_receives(self, acl: str, user: str) -> bool:
         return Token(self.user_acls, user).matching_acl(acl) is not None
 
+    def _any_user_receives(self, acl: str) -> bool:
+        """True when a user the ACL does not name receives it (every user does)."""
+        hit = self._any_user.get(acl)
+        if hit is None:
+            stranger = next(s for s in _STRANGERS if s not in acl)
+            hit = self._user_receives(acl, stranger)
+            if len(self._any_user) >= _AUDIENCE_CACHE:
+                self._any_user.clear()
+            self._any_user[acl] = hit
+        return hit
+
     def audience(self, acl: str, concerned: str | None) -> Audience:
         """Who receives a string required_acl among the simulated population."""
         key = (acl, concerned)
         hit = self._audiences.get(key)
         if hit is not None:
             return hit
-        stranger = next(s for s in _STRANGERS if s not in acl and s != concerned)
-        if self._user_receives(acl, stranger):
+        if self._any_user_receives(acl):
             out = Audience(ALL_USERS, acl=acl)
         elif concerned is not None and self._user_receives(acl, concerned):
             out = Audience(USER, concerned, acl=acl)

@@ -143,10 +143,10 @@ def _websocketd_regex(acl: str, auth: str) -> re.Pattern:
 WORDS = st.text(alphabet="ab.*#\\\n+me", max_size=8)
 
 
-@given(acl=WORDS, required=WORDS)
-def test_matcher_agrees_with_escape_then_replace(acl, required):
-    expected = _websocketd_regex(acl, AUTH).match(required) is not None
-    assert acl_matches(acl, required, AUTH) is expected
+@given(acl=WORDS, required=WORDS, auth=st.sampled_from([AUTH, "a.b", "x*", "None"]))
+def test_matcher_agrees_with_escape_then_replace(acl, required, auth):
+    expected = _websocketd_regex(acl, auth).match(required) is not None
+    assert acl_matches(acl, required, auth) is expected
 
 
 @pytest.mark.parametrize("body, kind, why", [
