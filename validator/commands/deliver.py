@@ -43,9 +43,12 @@ def _profile_acls(spec: str) -> tuple[tuple[str, ...], str]:
         builtin = load_profiles()
         if spec in builtin.profiles:
             return builtin.profiles[spec].acl, f"profile {spec}"
-        path, _, name = spec.rpartition(":") if not Path(spec).exists() else (spec, "", "")
-        path = path or spec
-        if not Path(path).is_file():
+        head, _, tail = spec.rpartition(":")
+        if Path(spec).is_file():
+            path, name = spec, ""
+        elif head and Path(head).is_file():
+            path, name = head, tail
+        else:
             raise UsageError(f"--profile {spec}: neither a profile of "
                              f"{', '.join(builtin.profiles)} nor a file")
         profiles = load_profiles(path, simulation=False).profiles

@@ -98,8 +98,11 @@ def load_profiles(path: str | Path | None = None, *, simulation: bool = True) ->
     return Profiles(path, profiles, sim.get("user_profile"), sim.get("admin_profile"))
 
 
-def load_concerns(catalogue: Catalogue, path: str | Path | None = None) -> dict[str, tuple]:
-    """{concrete event name: path tuple of the UUID of the user it concerns}."""
+def load_concerns(catalogue: Catalogue, path: str | Path | None = None, *,
+                  strict: bool = True) -> dict[str, tuple]:
+    """{concrete event name: path tuple of the UUID of the user it concerns}. An event the
+    catalogue does not have is an error, or with strict=False (another catalogue than the
+    one the file was written for, --catalogue) skipped."""
     path = Path(path) if path else spec_path("delivery.yaml")
     raw = _read(path, DELIVERY_SCHEMA, "delivery file")
     by_key: dict[str, list[str]] = {}
@@ -111,6 +114,8 @@ def load_concerns(catalogue: Catalogue, path: str | Path | None = None) -> dict[
     out: dict[str, tuple] = {}
     for key, where in raw["concerns"].items():
         if key not in by_key:
+            if not strict:
+                continue
             raise ProfileError(f"{path}: concerns.{key}: not an event or family of the "
                                f"catalogue {catalogue.path}")
         for name in by_key[key]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..catalogue import default_catalogue_path
 from ..findings import Finding
 from . import codes as DC
 from .matcher import (
@@ -134,6 +135,17 @@ class Delivery:
     def words(self) -> str:
         return self.consequence.message if self.consequence else self.actual.words(self.concerned)
 
+    def as_dict(self) -> dict:
+        """For a per-message report line (ndjson)."""
+        return {
+            "actual": self.actual.label(self.concerned),
+            "expected": self.expected.label(self.concerned) if self.expected else None,
+            "concerns": self.concerned,
+            "lost": self.lost,
+            "code": self.consequence.code if self.consequence else None,
+            "words": self.words,
+        }
+
 
 def consequence_of(actual: Audience, expected: Audience | None, concerned: str | None,
                    erratum: str | None = None) -> Consequence | None:
@@ -193,7 +205,11 @@ class Simulator:
         self.checker = checker
         catalogue = checker.catalogue
         self.profiles = profiles or load_profiles()
-        self.concerns = concerns if concerns is not None else load_concerns(catalogue)
+        if concerns is None:
+            # specs/delivery.yaml is written for the bundled catalogue; another one
+            # (--catalogue) may lack some of its events.
+            concerns = load_concerns(catalogue, strict=catalogue.path == default_catalogue_path())
+        self.concerns = concerns
         self.uuid_re = re.compile(catalogue.definitions["uuid"]["pattern"])
         self.user_acls = self.profiles.user.acl
         self.admin = Token(self.profiles.admin.acl, None)

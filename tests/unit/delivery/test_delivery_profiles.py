@@ -72,3 +72,9 @@ def test_broken_concerns_are_one_line_errors(tmp_path, text, message):
 def test_unreadable_file(tmp_path):
     with pytest.raises(ProfileError, match="cannot read the profiles file"):
         load_profiles(tmp_path / "missing.yaml")
+
+
+def test_another_catalogue_skips_the_events_it_lacks(tmp_path):
+    path = tmp_path / "d.yaml"
+    path.write_text("concerns: {no_such_event: data.user_uuid, call_created: data.user_uuid}\n")
+    assert load_concerns(CATALOGUE, path, strict=False) == {"call_created": ("data", "user_uuid")}

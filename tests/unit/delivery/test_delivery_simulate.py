@@ -106,6 +106,8 @@ def test_wrong_user_in_the_acl():
     assert d.consequence.code == "W801"
     assert d.words == f"delivered to user {X} instead of {Y}"
     assert d.lost
+    assert d.as_dict() == {"actual": "other_user", "expected": "concerned_user", "concerns": Y,
+                           "lost": True, "code": "W801", "words": d.words}
 
 
 def test_absent_acl_reaches_nobody():
