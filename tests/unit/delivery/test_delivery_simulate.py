@@ -9,7 +9,10 @@ import json
 import pytest
 
 from validator.catalogue import load_catalogue
-from validator.checker import Checker
+try:  # the checker module became the validator.check package on main
+    from validator.check import Checker
+except ImportError:
+    from validator.checker import Checker
 from validator.codes import ERROR
 from validator.delivery.codes import DELIVERY_CODES
 from validator.delivery.simulate import (

@@ -13,7 +13,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import strategies_profile  # noqa: E402,F401
 
 from validator.catalogue import load_catalogue  # noqa: E402
-from validator.checker import Checker  # noqa: E402
+try:  # the checker module became the validator.check package on main
+    from validator.check import Checker
+except ImportError:
+    from validator.checker import Checker
 from validator.delivery.simulate import Simulator  # noqa: E402
 from validator.delivery.stats import (  # noqa: E402
     NOT_AN_EVENT, UNDOCUMENTED, DeliveryStats, markdown_lines, text_lines)
