@@ -70,6 +70,27 @@ CODES: tuple[Code, ...] = (
     Code("X900", "capture-line", ERROR, "A capture line could not be read as a message."),
     Code("X901", "checker-crash", ERROR,
          "The checker itself failed on this message (a bug: please report it with the message)."),
+    # W: who receives it through xivo-websocketd 17.08 (docs/delivery.md); info only, they
+    # explain what the A checks (or an erratum) decided and never change a verdict
+    Code("W800", "delivery-never", INFO,
+         "Never delivered to any websocket client (required_acl absent), although the page "
+         "sends it to someone."),
+    Code("W801", "delivery-wrong-user", INFO,
+         "Delivered to another user than the one the page sends it to (the ACL names another "
+         "user's UUID)."),
+    Code("W802", "delivery-everyone", INFO,
+         "Delivered to every client (null ACL) although the page restricts it."),
+    Code("W803", "delivery-dropped", INFO,
+         "Dropped by websocketd (required_acl neither a string nor null, or not an event it "
+         "can read), although the page sends it to someone."),
+    Code("W804", "delivery-fewer", INFO,
+         "Delivered to fewer clients than the page says (e.g. to admins only, its user's ACL "
+         "not matching)."),
+    Code("W805", "delivery-wider", INFO,
+         "Delivered to more clients than the page says (e.g. to every user instead of one)."),
+    Code("W806", "delivery-undocumented", INFO,
+         "Delivered to websocket clients although the page documents no required_acl (by the "
+         "page no client receives it)."),
 )
 
 BY_CODE: dict[str, Code] = {c.code: c for c in CODES}

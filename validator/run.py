@@ -21,11 +21,19 @@ class Sink(Protocol):
 class Run:
     """Takes items (a capture's or a live source's), checks each once, hands on results."""
 
-    def __init__(self, checker, summary: Summary, sinks: Iterable[Sink] = ()):
+    def __init__(self, checker, summary: Summary, sinks: Iterable[Sink] = (), *,
+                 delivery: bool = True):
         self.check = checker.check
         self.summary = summary
         self.sinks = list(sinks)
         self.index = 0  # messages seen by this run, 1-based in `where`
+        self.enrich = None  # adds what follows from a result (who receives the message)
+        if delivery:
+            from .delivery.report import DeliveryReport
+            from .delivery.stats import DeliveryStats
+            if summary.delivery is None:
+                summary.delivery = DeliveryStats()
+            self.enrich = DeliveryReport(checker, summary.delivery).enrich
 
     def message(self, item, where: dict) -> MessageResult:
         """`item` has routing_key, body and properties (a CaptureItem or a Delivery)."""
@@ -33,6 +41,8 @@ class Run:
             result = self.check(item.routing_key, item.body, item.properties)
         except Exception as exc:  # a checker bug must not lose the message
             result = crash_result(item.routing_key, exc)
+        if self.enrich is not None:
+            result = self.enrich(result, item.body)
         self.summary.add(result, item.body, where=where)
         for sink in self.sinks:
             sink.message(result, item, where)

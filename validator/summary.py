@@ -111,6 +111,7 @@ class Summary:
         self.input_error_count = 0
         self.run: dict = {}  # source facts: stop reason, gaps, drops, ...
         self.timeline = None  # messages over time, when a Timeline is attached
+        self.delivery = None  # who receives what (DeliveryStats), when simulated
 
     # -- accumulation --------------------------------------------------------------
     def add(self, result: MessageResult, body: bytes, *, where: dict | None = None) -> None:
@@ -206,6 +207,9 @@ class Summary:
         self.run = merge_run_facts(self.run, other.run)
         if self.timeline is not None and other.timeline is not None:
             self.timeline = self.timeline.merge(other.timeline)
+        if other.delivery is not None:
+            self.delivery = other.delivery if self.delivery is None else \
+                self.delivery.merge(other.delivery)
         return self
 
     @classmethod
@@ -234,6 +238,9 @@ class Summary:
         out.run = dict(d.get("run") or {})
         if out.timeline is not None and d.get("timeline"):
             out.timeline = type(out.timeline).from_dict(d["timeline"])
+        if d.get("delivery"):
+            from .delivery.stats import DeliveryStats
+            out.delivery = DeliveryStats.from_dict(d["delivery"])
         return out
 
     # -- the gate ------------------------------------------------------------------
@@ -329,4 +336,5 @@ class Summary:
             "failing_messages": self.failing,
             "input_errors": self.input_errors,
             "timeline": self.timeline.as_dict() if self.timeline is not None else None,
+            "delivery": self.delivery.as_dict() if self.delivery is not None else None,
         }

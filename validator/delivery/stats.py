@@ -13,6 +13,8 @@ from .simulate import Delivery
 
 FORMAT = 1
 UNDOCUMENTED = "(undocumented events)"
+OTHER_NAMES = "(other names)"
+NAMES_KEPT = 1000
 NOT_AN_EVENT = "(not an event)"
 UNKNOWN = "unknown"
 # Audience labels, narrowest first, with their words in the reports.
@@ -77,7 +79,11 @@ class DeliveryStats:
             key = delivery.name if delivery.documented else UNDOCUMENTED
         stats = self.events.get(key)
         if stats is None:
-            stats = self.events[key] = _EventDelivery()
+            if len(self.events) >= NAMES_KEPT:  # an open family (AMI) has endless names
+                key = OTHER_NAMES
+                stats = self.events.get(key)
+            if stats is None:
+                stats = self.events[key] = _EventDelivery()
         stats.messages += 1
         concerned = delivery.concerned
         stats.actual[delivery.actual.label(concerned)] += 1
