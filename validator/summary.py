@@ -147,7 +147,7 @@ class Summary:
     def passed(self) -> bool:
         if self.tested_nothing or self.missing_required or self.input_error_count:
             return False
-        if self.verdicts[FAIL]:
+        if self.verdicts[FAIL] and self.gate.fail_on != "never":  # --fail-on never, --exit-zero
             return False
         if self.gate.fail_on == WARNING and self.verdicts[WARN]:
             return False

@@ -38,7 +38,7 @@ def run(args) -> int:
         source_name, stream = args.capture, args.capture
     summary = common.build_summary(args, checker, f"capture {source_name}")
     path = common.report_path(args)
-    common.check_output_writable(path)
+    common.prepare_outputs(args)
     try:
         items = read_capture(stream)
         first = next(items, None)  # opens the file: a missing one is a usage error
@@ -47,7 +47,7 @@ def run(args) -> int:
 
     nd_out = None
     if args.format == "ndjson":
-        nd_out = open(path, "wb") if path else sys.stdout.buffer
+        nd_out = common.StreamOut(path)
     stop_reason = "done"
     check = checker.check
     try:

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from ..capture import CaptureFileError, CaptureWriter, meta_record
 from ..findings import crash_result
 from ..reporters import ndjson
-from ..urls import default_url, redact_url
+from ..urls import redact_url
 from . import common
 
 ORDER = 10
@@ -99,12 +99,12 @@ class LiveRun:
         from ..sources.process import ProcessSource
         self.SourceError = SourceError
         self.args = args
-        self.url = args.url or default_url()
+        self.url = common.bus_url(args.url)
         self.checker = common.build_checker(args)
         self.summary = common.build_summary(args, self.checker, f"amqp {redact_url(self.url)} "
                                             f"exchange {args.exchange}")
         self.report_path = common.report_path(args)
-        common.check_output_writable(self.report_path)
+        common.prepare_outputs(args)
         self.bindings = args.bind or ["#"]
         try:
             self.source = AmqpSource(self.url, exchange=args.exchange, bindings=self.bindings,
@@ -135,7 +135,7 @@ class LiveRun:
                 exchange=self.args.exchange, bindings=self.bindings,
                 redacted=bool(self.args.redact), started_at=time.time()))
         if self.args.format == "ndjson":
-            self.nd_out = open(self.report_path, "wb") if self.report_path else sys.stdout.buffer
+            self.nd_out = common.StreamOut(self.report_path)
 
     def on_delivery(self, d) -> None:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .run_notes import loss_warning
+from .wording import code_severity, plural, shown_key, shown_name
 
 
 def _esc(text) -> str:
@@ -18,7 +19,8 @@ def render(summary) -> str:
         f"## {icon} Wazo bus conformance: {d['status']}",
         "",
         f"Wazo {d['wazo_version']} contract · source `{_esc(d['source'])}` · "
-        f"{t['messages']} messages: **{v['ok']} ok, {v['warn']} warn, {v['fail']} fail**",
+        f"{plural(t['messages'], 'message')}: **{v['ok']} ok, {v['warn']} warn, {v['fail']} fail**"
+        + (f" · {plural(t['input_errors'], 'unreadable capture line')}" if t["input_errors"] else ""),
         "",
     ]
     if d["gate"]["missing_required"]:
@@ -32,7 +34,7 @@ def render(summary) -> str:
         out += [f"⚠️ {loss[0].upper()}{loss[1:]}.", ""]
     if d["codes"]:
         out += ["| code | name | severity | count |", "|---|---|---|---:|"]
-        out += [f"| {c['code']} | {c['slug']} | {c['severity']} | {c['count']} |" for c in d["codes"]]
+        out += [f"| {c['code']} | {c['slug']} | {code_severity(c)} | {c['count']} |" for c in d["codes"]]
         out.append("")
     if d["events"]:
         out += ["<details><summary>Per event</summary>", "",
@@ -53,7 +55,8 @@ def render(summary) -> str:
         out += ["", "### First failing messages", ""]
         for m in d["failing_messages"][:5]:
             where = f"line {m['line']}" if "line" in m else f"#{m.get('index', '?')}"
-            out.append(f"- {where} `{_esc(m['name'])}` (routing key `{_esc(m['routing_key'])}`)")
+            out.append(f"- {where} `{_esc(shown_name(m['name']))}` "
+                       f"(routing key `{_esc(shown_key(m['routing_key']))}`)")
             for f in m["findings"]:
                 out.append(f"  - **{f['code']}** {f['severity']} `{_esc(f['path'])}`: "
                            f"{_esc(f['message'])}")
