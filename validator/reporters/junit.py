@@ -12,7 +12,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from .run_notes import loss_warning
-from .wording import plural, shown_key
+from .wording import command_outcome, plural, shown_key
 
 # Characters XML 1.0 cannot carry (a hostile body may hold any of them).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -46,6 +46,9 @@ def gate_problems(d: dict) -> list[str]:
         problems.append(f"{plural(v['fail'], 'message')} failed the contract")
     if d["status"] != "passed" and v["warn"] and d["gate"]["fail_on"] == "warning":
         problems.append(f"{plural(v['warn'], 'message')} with warnings (--fail-on warning)")
+    if d["status"] != "passed" and command_outcome(d["run"]) and (
+            d["run"].get("command_exit") != 0 or d["run"].get("interrupted")):
+        problems.append("the command " + command_outcome(d["run"]))
     if d["status"] != "passed" and not problems:
         problems.append(f"the run {d['status']} (exit {d['exit_code']})")
     return problems

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .run_notes import loss_warning
-from .wording import code_severity, plural, shown_key, shown_name
+from .wording import code_severity, command_outcome, plural, shown_key, shown_name
 
 
 def _esc(text) -> str:
@@ -14,7 +14,7 @@ def render(summary) -> str:
     d = summary.as_dict()
     t = d["totals"]
     v = t["verdicts"]
-    icon = {"passed": "✅", "failed": "❌", "nothing tested": "⚠️"}[d["status"]]
+    icon = {"passed": "✅", "failed": "❌"}.get(d["status"], "⚠️")
     out = [
         f"## {icon} Wazo bus conformance: {d['status']}",
         "",
@@ -27,6 +27,8 @@ def render(summary) -> str:
         out += ["Required events never seen: " + ", ".join(
             f"`{n}`" for n in d["gate"]["missing_required"]), ""]
     run = d["run"]
+    if command_outcome(run):
+        out += [f"Command: {command_outcome(run)}", ""]
     if run.get("gaps"):
         out += [f"Connection gaps: {len(run['gaps'])}", ""]
     loss = loss_warning(run)

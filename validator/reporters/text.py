@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from ..codes import BY_CODE
 from .run_notes import loss_warning
-from .wording import code_severity, plural, shown_key, shown_name
+from .wording import code_severity, command_outcome, plural, shown_key, shown_name
 
 SHOWN_FAILING = 5
 
-_SGR = {"passed": "32;1", "failed": "31;1", "nothing tested": "33;1",
+_SGR = {"passed": "32;1", "failed": "31;1", "nothing tested": "33;1", "interrupted": "33;1",
         "error": "31", "warning": "33", "info": "36", "bold": "1"}
 
 
@@ -64,6 +64,8 @@ def statistics(summary, color: bool = False) -> str:
 def _run_lines(d: dict) -> list[str]:
     out = []
     run = d["run"]
+    if command_outcome(run):
+        out.append(f"command: {command_outcome(run)}")
     if run.get("stop_reason") not in (None, "done"):
         out.append(f"stopped by: {run['stop_reason']}")
     for gap in run.get("gaps") or []:

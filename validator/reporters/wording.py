@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import orjson
 
 
@@ -25,6 +27,27 @@ def shown_key(routing_key) -> str:
 
 def shown_name(name) -> str:
     return "(no name)" if name is None else str(name)
+
+
+def command_outcome(run: dict) -> str | None:
+    """watch's COMMAND in one phrase: `` `pytest` exited with 3 ``, or None without one."""
+    if not run.get("command"):
+        return None
+    if run.get("command_error"):
+        return f"`{run['command']}` could not run: {run['command_error']}"
+    code = run.get("command_exit")
+    if code is None:
+        outcome = "did not finish"
+    elif code < 0:
+        try:
+            outcome = f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            outcome = f"was killed by signal {-code}"
+    else:
+        outcome = f"exited with {code}"
+    if run.get("interrupted"):
+        outcome += f" (the run was interrupted by {run['interrupted']})"
+    return f"`{run['command']}` {outcome}"
 
 
 def code_severity(row: dict) -> str:
