@@ -121,6 +121,9 @@ def prepare_outputs(args) -> list[ReportTarget]:
     folders = {t.path.parent for t in targets if t.path is not None}
     for folder in sorted(folders):
         if not folder.exists() and not folder.is_symlink() and _may_create(args, folder):
+            if not folder.parent.is_dir():
+                raise UsageError(f"--output {folder}: the folder {folder.parent} does not exist "
+                                 "(only the last folder is created for you)")
             try:
                 folder.mkdir()
             except OSError as exc:
@@ -146,7 +149,7 @@ def check_output_writable(path: Path | None) -> None:
     path = Path(path)
     try:
         st = os.lstat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         st = None
     except OSError as exc:
         raise UsageError(f"--output {path}: {exc.strerror or exc}") from None
@@ -343,8 +346,9 @@ def emit_reports(args, summary) -> None:
         written.append(target)
     if quiet:
         return
-    if any(t.format == "ndjson" and t.path is None for t in targets):
-        # stdout carries the ndjson lines: the summary goes to stderr.
+    if any(t.format != "text" and t.path is None for t in targets):
+        # stdout carries another report (ndjson lines, or --output -): the summary goes to
+        # stderr.
         sys.stderr.write(render_text(args, summary, sys.stderr))
         return
     lines = "" if text_on_stdout else render_text(args, summary, sys.stdout)

@@ -109,7 +109,7 @@ def _failing_lines(d: dict, paint: Paint) -> list[str]:
         out.append(f"- {where}: {shown_name(m['name'])} routing key {shown_key(m['routing_key'])}")
         for f in m["findings"]:
             tag = f" [{f['erratum']}]" if f.get("erratum") else ""
-            severity = paint.severity(f"{f['severity']:<7}", f["severity"])
+            severity = paint.severity(f["severity"], f["severity"]) + " " * (7 - len(f["severity"]))
             out.append(f"    {f['code']} {severity} {f['path']}: {f['message']}{tag}")
         body = m["body"].rstrip()
         if body:
@@ -136,7 +136,8 @@ def render(summary, color: bool = False) -> str:
                  c["summary"]) for c in d["codes"]]
 
         def paint_severity(cells):
-            cells[2] = paint.severity(cells[2], cells[2].strip())
+            word = cells[2].rstrip()
+            cells[2] = paint.severity(word, word) + cells[2][len(word):]
             return cells
         out += _table(rows, ("code", "name", "severity", "count", "errata", "meaning"),
                       ("<", "<", "<", ">", ">", "<"), paint_severity)
