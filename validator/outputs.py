@@ -153,6 +153,9 @@ def check_output_writable(path: Path | None) -> None:
         st = None
     except OSError as exc:
         raise UsageError(f"--output {path}: {exc.strerror or exc}") from None
+    if st is not None and stat.S_ISLNK(st.st_mode) and not path.exists():
+        check_output_writable(Path(os.path.realpath(path)))  # dangling: the target is made
+        return
     if st is not None and not _replaceable(st):
         if path.is_dir():
             raise UsageError(f"--output {path}: is a folder")

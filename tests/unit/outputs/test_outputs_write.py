@@ -153,3 +153,23 @@ def test_the_default_reports_folder_is_announced(tmp_path):
 def test_output_dash_is_stdout():
     proc = run("check", "--format", "json", "--output", "-")
     assert json.loads(proc.stdout)["exit_code"] == 1
+
+
+def test_a_dangling_symlink_creates_its_target(tmp_path):
+    link = tmp_path / "link.json"
+    link.symlink_to(tmp_path / "made.json")
+    check_output_writable(link)
+    write_atomic(link, "x")
+    assert link.is_symlink() and (tmp_path / "made.json").read_text() == "x"
+
+
+def test_a_read_only_target_is_refused_before_the_run(tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root writes anywhere")
+    target = tmp_path / "t.json"
+    target.write_text("")
+    target.chmod(0o444)
+    link = tmp_path / "l.json"
+    link.symlink_to(target)
+    with pytest.raises(UsageError, match="not writable"):
+        check_output_writable(link)
