@@ -145,9 +145,13 @@ class Summary:
 
     @property
     def passed(self) -> bool:
-        if self.tested_nothing or self.missing_required or self.input_error_count:
+        if self.tested_nothing:
             return False
-        if self.verdicts[FAIL] and self.gate.fail_on != "never":  # --fail-on never, --exit-zero
+        if self.gate.fail_on == "never":  # --fail-on never, --exit-zero: report only
+            return True
+        if self.missing_required or self.input_error_count:
+            return False
+        if self.verdicts[FAIL]:
             return False
         if self.gate.fail_on == WARNING and self.verdicts[WARN]:
             return False

@@ -33,6 +33,8 @@ CHECKS = {
 
 def gate_problems(d: dict) -> list[str]:
     """Why the run failed its gate, one reason a line; empty exactly when it passed."""
+    if d["status"] == "passed":
+        return []
     t, v = d["totals"], d["totals"]["verdicts"]
     problems = []
     if t["messages"] == 0:
@@ -42,14 +44,16 @@ def gate_problems(d: dict) -> list[str]:
     if t["input_errors"]:
         problems.append(f"{plural(t['input_errors'], 'unreadable capture line')}: " + "; ".join(
             f"line {e['line']}: {e['message']}" for e in d["input_errors"]))
-    if d["status"] != "passed" and v["fail"] and d["gate"]["fail_on"] != "never":
+    if v["fail"] and d["gate"]["fail_on"] != "never":
         problems.append(f"{plural(v['fail'], 'message')} failed the contract")
-    if d["status"] != "passed" and v["warn"] and d["gate"]["fail_on"] == "warning":
+    if v["warn"] and d["gate"]["fail_on"] == "warning":
         problems.append(f"{plural(v['warn'], 'message')} with warnings (--fail-on warning)")
-    if d["status"] != "passed" and command_outcome(d["run"]) and (
+    if command_outcome(d["run"]) and (
             d["run"].get("command_exit") != 0 or d["run"].get("interrupted")):
         problems.append("the command " + command_outcome(d["run"]))
-    if d["status"] != "passed" and not problems:
+    if d["status"] == "could not run":
+        problems.append(f"the run could not do its job (stopped by {d['run'].get('stop_reason')})")
+    if not problems:
         problems.append(f"the run {d['status']} (exit {d['exit_code']})")
     return problems
 

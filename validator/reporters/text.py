@@ -9,6 +9,7 @@ from .wording import code_severity, command_outcome, plural, shown_key, shown_na
 SHOWN_FAILING = 5
 
 _SGR = {"passed": "32;1", "failed": "31;1", "nothing tested": "33;1", "interrupted": "33;1",
+        "could not run": "33;1",
         "error": "31", "warning": "33", "info": "36", "bold": "1"}
 
 
