@@ -92,7 +92,8 @@ def report_targets(args) -> list[ReportTarget]:
         if _names_folder(output, formats):
             folder = Path(output)
             return [ReportTarget(f, folder / f"report.{EXTENSIONS[f]}") for f in formats]
-        return [ReportTarget(formats[0], Path(output))]
+        path = Path(output)
+        return [ReportTarget(formats[0], None if is_our_stdout(path) else path)]
     targets = []
     on_stdout = [f for f in formats if f in STDOUT_FORMATS]
     for f in formats:
@@ -104,6 +105,16 @@ def report_targets(args) -> list[ReportTarget]:
         else:
             targets.append(ReportTarget(f, DEFAULT_REPORT_DIR / f"{DEFAULT_STEM}.{EXTENSIONS[f]}"))
     return targets
+
+
+def is_our_stdout(path: Path) -> bool:
+    """`--output /dev/stdout` (or any name of this process's stdout) is stdout: written
+    through a second descriptor, it would overwrite what stdout itself writes."""
+    try:
+        st, out = os.stat(path), os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+    return (st.st_dev, st.st_ino) == (out.st_dev, out.st_ino)
 
 
 def report_path(args) -> Path | None:

@@ -42,12 +42,19 @@ def test_a_symlink_is_written_through_and_stays_a_symlink(tmp_path):
     assert json.loads(target.read_text())["totals"]["messages"] == 21
 
 
-def test_a_symlink_to_the_process_stdout_writes_to_stdout(tmp_path):
+@pytest.mark.parametrize("to_file", [False, True])
+def test_a_symlink_to_the_process_stdout_writes_to_stdout(tmp_path, to_file):
     link = tmp_path / "out.json"  # what /dev/stdout is, without touching /dev
     link.symlink_to("/proc/self/fd/1")
-    proc = run("check", "--format", "json", "--output", str(link), "-q")
+    captured = tmp_path / "stdout.txt"
+    with open(captured, "wb") as f:
+        proc = run("check", "--format", "json", "--output", str(link),
+                   stdout=f if to_file else subprocess.PIPE)
+    out = captured.read_bytes() if to_file else proc.stdout
     assert link.is_symlink()
-    assert json.loads(proc.stdout)["totals"]["messages"] == 21
+    # stdout holds the JSON alone (the text summary went to stderr), not two writers' mix
+    assert json.loads(out)["totals"]["messages"] == 21
+    assert b"FAILED (exit 1)" in proc.stderr
 
 
 def test_a_fifo_is_written_through(tmp_path):
