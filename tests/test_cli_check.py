@@ -129,6 +129,7 @@ def test_select_and_ignore():
 
 def test_json_junit_markdown_reports(tmp_path):
     out = tmp_path / "r"
+    out.mkdir()  # --output FILE never creates its folder (issue 10)
     proc = run("check", "--format", "json", "--output", str(out / "r.json"))
     assert proc.returncode == 1
     report = json.loads((out / "r.json").read_text())

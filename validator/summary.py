@@ -273,12 +273,21 @@ class Summary:
 
     @property
     def exit_code(self) -> int:
+        # watch: an interrupted run cannot decide (2); a failed COMMAND fails the gate (1).
+        if self.run.get("interrupted"):
+            return 2
+        if self.run.get("command_exit") not in (None, 0):
+            return 1
         if self.tested_nothing or self.could_not_run:
             return 2
         return 0 if self.passed else 1
 
     @property
     def status(self) -> str:
+        if self.run.get("interrupted"):
+            return "interrupted"
+        if self.run.get("command_exit") not in (None, 0):
+            return "failed"
         if self.tested_nothing:
             return "nothing tested"
         if self.could_not_run:

@@ -72,6 +72,7 @@ def run(args) -> int:
     from .. import bench
 
     catalogue = common.load(args)
+    args.url = common.bus_url(args.url) if args.url else None  # a bad URL fails first
     try:
         checker = Checker(catalogue, args.wazo_version)
     except VersionError as exc:

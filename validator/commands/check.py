@@ -66,11 +66,10 @@ def run(args) -> int:
     source_name = _source_name(paths)
     summary = common.build_summary(args, checker, f"capture {source_name}")
     path = common.report_path(args)
-    common.check_output_writable(path)
+    common.prepare_outputs(args)
     sinks = []
     if args.format == "ndjson":
-        sinks.append(NdjsonSink(open(path, "wb") if path else sys.stdout.buffer, summary,
-                                close_out=bool(path)))
+        sinks.append(NdjsonSink(common.StreamOut(path), summary, close_out=True))
     the_run = Run(checker, summary, sinks)
     stop_reason = "done"
     try:

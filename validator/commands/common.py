@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
-import tempfile
-from pathlib import Path
 
 from .. import codes as C
+from .. import settings as S
 from ..catalogue import CatalogueError, load_catalogue
 from ..check import Checker, VersionError
-from ..reporters import EXTENSIONS, FORMATS, RENDERERS
+from ..errors import UsageError
+from ..outputs import (  # noqa: F401 - the names the commands use
+    DEFAULT_REPORT_DIR, FormatsAction, check_output_writable, emit_reports, parse_formats,
+    StreamOut, prepare_outputs, primary_format, report_path, write_atomic, write_stdout)
 from ..summary import Gate, Summary
-
-DEFAULT_REPORT_DIR = Path("reports")
-
-
-class UsageError(Exception):
-    """A bad option, file or URL: printed as one line, exit 2."""
+from ..urls import UrlError, checked_url, default_url
 
 
 class Interrupted(BaseException):
@@ -61,28 +57,58 @@ def add_catalogue_option(parser) -> None:
 
 def add_report_options(parser) -> None:
     add_catalogue_option(parser)
-    parser.add_argument("--wazo-version", metavar="V", default=None,
+    try:
+        found = S.current()
+    except UsageError as exc:  # a broken settings file: one line, whatever the command
+        sys.stderr.write(f"wazo-bus-validator: error: {exc}\n")
+        sys.exit(2)
+    given = found.values
+    formats = given.get("formats", ("text",))
+    parser.set_defaults(formats=formats, settings_record=found.record)
+    parser.add_argument("--wazo-version", metavar="V", default=given.get("wazo_version"),
                         help="the target Wazo version (default: the catalogue's, 17.08)")
-    parser.add_argument("--format", choices=FORMATS, default="text",
-                        help="report format (default: text)")
+    parser.add_argument("--format", action=FormatsAction, metavar="FORMATS",
+                        default=primary_format(formats),
+                        help="report format: text, json, ndjson, junit, markdown, or several "
+                             "comma-separated (junit,markdown,text); default text")
     parser.add_argument("--output", metavar="PATH",
-                        help="where the report goes: a file, or a directory for "
-                             "report.<ext>. Default: stdout for text and ndjson, "
-                             "reports/wazo-bus-report.<ext> for json, junit, markdown")
-    parser.add_argument("--select", action="append", default=[], metavar="CODE",
-                        help="report only these codes or code prefixes (repeatable, "
-                             "comma-separated)")
-    parser.add_argument("--ignore", action="append", default=[], metavar="CODE",
-                        help="never report these codes or code prefixes")
-    parser.add_argument("--fail-on", choices=("error", "warning"), default="error",
-                        help="the gate fails on any error (default) or on any warning too")
-    parser.add_argument("--require", action="append", default=[], metavar="EVENT",
+                        help="where the report goes: a file, - for stdout, or a folder for "
+                             "report.<ext> (always a folder with several formats). Default: "
+                             "stdout for text and ndjson, reports/wazo-bus-report.<ext> for "
+                             "the others")
+    parser.add_argument("--select", action=S.ReplacingAppend, default=given.get("select", ()),
+                        metavar="CODE", help="report only these codes or code prefixes "
+                        "(repeatable, comma-separated)")
+    parser.add_argument("--ignore", action=S.ReplacingAppend, default=given.get("ignore", ()),
+                        metavar="CODE", help="never report these codes or code prefixes")
+    parser.add_argument("--fail-on", choices=S.FAIL_ON, default=given.get("fail_on", "error"),
+                        help="the gate fails on any error (default), on any warning too, or "
+                             "never on findings")
+    parser.add_argument("--exit-zero", dest="fail_on", action="store_const", const="never",
+                        help="the same as --fail-on never (ruff's name)")
+    parser.add_argument("--require", action=S.ReplacingAppend, default=given.get("require", ()),
+                        metavar="EVENT",
                         help="the gate fails if this event was never seen (repeatable)")
     parser.add_argument("--redact", action="store_true",
                         help="replace personal data (the catalogue's personal-data fields) in "
                              "samples and records by placeholders of the same type")
+    parser.add_argument("--statistics", action="store_true",
+                        help="the text summary is the count per code only")
+    parser.add_argument("--color", choices=S.COLORS, default=given.get("color", "auto"),
+                        help="colour the text summary: auto (on a terminal, unless NO_COLOR "
+                             "is set), always, never")
     parser.add_argument("--quiet", "-q", action="store_true",
-                        help="print no summary on stdout when the report goes to a file")
+                        help="print nothing besides the reports; text on stdout is cut to "
+                             "its verdict line")
+
+
+def bus_url(given: str | None) -> str:
+    """--url, else WAZO_BUS_URL, else the local default, parsed by our own parser (a
+    password with '/' or '#' is read whole) and handed on encoded for pika."""
+    try:
+        return checked_url(given if given is not None else default_url())
+    except UrlError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _codes(values: list[str]) -> list[str]:
@@ -121,70 +147,6 @@ def build_summary(args, checker: Checker, source: str) -> Summary:
     return Summary(catalogue_names=names, wazo_version=checker.version_text, source=source,
                    gate=Gate(fail_on=args.fail_on, require=tuple(args.require)),
                    redactor=redactor)
-
-
-def report_path(args) -> Path | None:
-    """None for stdout."""
-    ext = EXTENSIONS[args.format]
-    if args.output in (None, "") and args.format in ("text", "ndjson"):
-        return None
-    if args.output == "-":
-        return None
-    if args.output is None:
-        return DEFAULT_REPORT_DIR / f"wazo-bus-report.{ext}"
-    path = Path(args.output)
-    if path.is_dir() or args.output.endswith(os.sep):
-        return path / f"report.{ext}"
-    return path
-
-
-def check_output_writable(path: Path | None) -> None:
-    if path is None:
-        return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"--output {path}: {exc.strerror or exc}") from None
-    if path.is_dir():
-        raise UsageError(f"--output {path}: is a directory")
-    if not os.access(path.parent, os.W_OK):
-        raise UsageError(f"--output {path}: the folder is not writable")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def emit_reports(args, summary: Summary) -> None:
-    """Write the chosen format where it goes; the text summary to stdout besides."""
-    path = report_path(args)
-    if args.format == "ndjson":
-        # ndjson was streamed message by message; its summary goes to stderr.
-        if not args.quiet:
-            sys.stderr.write(RENDERERS["text"](summary))
-        return
-    text = RENDERERS[args.format](summary)
-    if path is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    write_atomic(path, text)
-    if not args.quiet:
-        if args.format != "text":
-            sys.stdout.write(RENDERERS["text"](summary))
-        sys.stdout.write(f"{args.format} report written to {path}\n")
-        sys.stdout.flush()
 
 
 class signals_raise_interrupted:

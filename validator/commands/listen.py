@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from ..capture import CaptureFileError, CaptureWriter, meta_record
 from ..run import Run
 from ..sinks import NdjsonSink, ProgressSink, RecordSink
-from ..urls import default_url, redact_url
+from ..urls import redact_url
 from . import common
 
 ORDER = 10
@@ -80,12 +80,12 @@ class LiveRun:
         from ..sources.process import ProcessSource
         self.SourceError = SourceError
         self.args = args
-        self.url = args.url or default_url()
+        self.url = common.bus_url(args.url)
         self.checker = common.build_checker(args)
         self.summary = common.build_summary(args, self.checker, f"amqp {redact_url(self.url)} "
                                             f"exchange {args.exchange}")
         self.report_path = common.report_path(args)
-        common.check_output_writable(self.report_path)
+        common.prepare_outputs(args)
         self.bindings = args.bind or ["#"]
         try:
             tls = Tls.from_options(args.ca_file, args.cert, args.key)
@@ -119,9 +119,8 @@ class LiveRun:
             self.record = RecordSink(writer, self.summary.redactor)
             sinks.append(self.record)
         if self.args.format == "ndjson":
-            path = self.report_path
-            sinks.append(NdjsonSink(open(path, "wb") if path else sys.stdout.buffer,
-                                    self.summary, close_out=bool(path)))
+            sinks.append(NdjsonSink(common.StreamOut(self.report_path), self.summary,
+                                    close_out=True))
         if self.progress.enabled:
             sinks.append(self.progress)
         self.run = Run(self.checker, self.summary, sinks)

@@ -15,7 +15,7 @@ from collections import Counter
 
 from ..capture import CaptureFileError, CaptureWriter
 from ..strategies import GenerationError
-from ..urls import default_url, redact_url, scrub
+from ..urls import redact_url, scrub
 from . import common
 from .examples import build_generator
 
@@ -141,7 +141,7 @@ def run(args) -> int:
     gen = build_generator(args)
     exchange = args.exchange if args.exchange is not None else \
         gen.catalogue.meta["exchange"]["name"]
-    url = args.url if args.url is not None else default_url()
+    url = common.bus_url(args.url)
 
     recorder = None
     if args.record:

@@ -12,6 +12,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from .run_notes import loss_warning
+from .wording import command_outcome, plural, shown_key
 
 # Characters XML 1.0 cannot carry (a hostile body may hold any of them).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -28,6 +29,33 @@ CHECKS = {
     "B": "body", "E": "envelope", "N": "name", "R": "routing-key", "A": "required-acl",
     "D": "data", "V": "version",
 }
+
+
+def gate_problems(d: dict) -> list[str]:
+    """Why the run failed its gate, one reason a line; empty exactly when it passed."""
+    if d["status"] == "passed":
+        return []
+    t, v = d["totals"], d["totals"]["verdicts"]
+    problems = []
+    if t["messages"] == 0:
+        problems.append("no message was tested")
+    if d["gate"]["missing_required"]:
+        problems.append("required events never seen: " + ", ".join(d["gate"]["missing_required"]))
+    if t["input_errors"]:
+        problems.append(f"{plural(t['input_errors'], 'unreadable capture line')}: " + "; ".join(
+            f"line {e['line']}: {e['message']}" for e in d["input_errors"]))
+    if v["fail"] and d["gate"]["fail_on"] != "never":
+        problems.append(f"{plural(v['fail'], 'message')} failed the contract")
+    if v["warn"] and d["gate"]["fail_on"] == "warning":
+        problems.append(f"{plural(v['warn'], 'message')} with warnings (--fail-on warning)")
+    if command_outcome(d["run"]) and (
+            d["run"].get("command_exit") != 0 or d["run"].get("interrupted")):
+        problems.append("the command " + command_outcome(d["run"]))
+    if d["status"] == "could not run":
+        problems.append(f"the run could not do its job (stopped by {d['run'].get('stop_reason')})")
+    if not problems:
+        problems.append(f"the run {d['status']} (exit {d['exit_code']})")
+    return problems
 
 
 def render(summary) -> str:
@@ -52,7 +80,7 @@ def render(summary) -> str:
                     where = f"line {sample['line']}" if "line" in sample else \
                         f"#{sample.get('index', '?')}"
                     text = (f"{f['code']} {f['severity']} {f['path']}: {f['message']} ({where}, "
-                            f"routing key {sample['routing_key']!r})\n  body: {sample['body'][:500]}")
+                            f"routing key {shown_key(sample['routing_key'])})\n  body: {sample['body'][:500]}")
                     (errors if f["severity"] == "error" else notes).append(text)
             if errors:
                 failures += 1
@@ -64,14 +92,7 @@ def render(summary) -> str:
                 ET.SubElement(case, "system-out").text = "\n".join(dict.fromkeys(notes))
     gate = ET.SubElement(suite, "testcase", classname="wazo-bus.gate", name="run")
     tests += 1
-    problems = []
-    if d["totals"]["messages"] == 0:
-        problems.append("no message was tested")
-    if d["gate"]["missing_required"]:
-        problems.append("required events never seen: " + ", ".join(d["gate"]["missing_required"]))
-    if d["totals"]["input_errors"]:
-        problems.append(f"{d['totals']['input_errors']} unreadable capture lines: " + "; ".join(
-            f"line {e['line']}: {e['message']}" for e in d["input_errors"]))
+    problems = gate_problems(d)
     loss = loss_warning(d["run"])
     if loss:
         ET.SubElement(gate, "system-out").text = loss

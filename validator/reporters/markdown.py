@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .run_notes import loss_warning
+from .wording import code_severity, command_outcome, plural, shown_key, shown_name
 
 
 def _esc(text) -> str:
@@ -13,18 +14,21 @@ def render(summary) -> str:
     d = summary.as_dict()
     t = d["totals"]
     v = t["verdicts"]
-    icon = {"passed": "✅", "failed": "❌", "nothing tested": "⚠️"}[d["status"]]
+    icon = {"passed": "✅", "failed": "❌"}.get(d["status"], "⚠️")
     out = [
         f"## {icon} Wazo bus conformance: {d['status']}",
         "",
         f"Wazo {d['wazo_version']} contract · source `{_esc(d['source'])}` · "
-        f"{t['messages']} messages: **{v['ok']} ok, {v['warn']} warn, {v['fail']} fail**",
+        f"{plural(t['messages'], 'message')}: **{v['ok']} ok, {v['warn']} warn, {v['fail']} fail**"
+        + (f" · {plural(t['input_errors'], 'unreadable capture line')}" if t["input_errors"] else ""),
         "",
     ]
     if d["gate"]["missing_required"]:
         out += ["Required events never seen: " + ", ".join(
             f"`{n}`" for n in d["gate"]["missing_required"]), ""]
     run = d["run"]
+    if command_outcome(run):
+        out += [f"Command: {command_outcome(run)}", ""]
     if run.get("gaps"):
         out += [f"Connection gaps: {len(run['gaps'])}", ""]
     loss = loss_warning(run)
@@ -32,7 +36,7 @@ def render(summary) -> str:
         out += [f"⚠️ {loss[0].upper()}{loss[1:]}.", ""]
     if d["codes"]:
         out += ["| code | name | severity | count |", "|---|---|---|---:|"]
-        out += [f"| {c['code']} | {c['slug']} | {c['severity']} | {c['count']} |" for c in d["codes"]]
+        out += [f"| {c['code']} | {c['slug']} | {code_severity(c)} | {c['count']} |" for c in d["codes"]]
         out.append("")
     if d["events"]:
         out += ["<details><summary>Per event</summary>", "",
@@ -53,7 +57,8 @@ def render(summary) -> str:
         out += ["", "### First failing messages", ""]
         for m in d["failing_messages"][:5]:
             where = f"line {m['line']}" if "line" in m else f"#{m.get('index', '?')}"
-            out.append(f"- {where} `{_esc(m['name'])}` (routing key `{_esc(m['routing_key'])}`)")
+            out.append(f"- {where} `{_esc(shown_name(m['name']))}` "
+                       f"(routing key `{_esc(shown_key(m['routing_key']))}`)")
             for f in m["findings"]:
                 out.append(f"  - **{f['code']}** {f['severity']} `{_esc(f['path'])}`: "
                            f"{_esc(f['message'])}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .wording import plural
+
 
 def loss_warning(run: dict) -> str | None:
     """None when nothing may have been lost; else why, with the figures the source gave."""
@@ -9,11 +11,11 @@ def loss_warning(run: dict) -> str | None:
         return None
     parts = []
     if run.get("lost_estimate"):
-        parts.append(f"the bounded queue overflowed: about {run['lost_estimate']} messages "
+        parts.append(f"the bounded queue overflowed: about {plural(run['lost_estimate'], 'message')} "
                      "dropped unchecked")
     if run.get("undrained"):
-        parts.append(f"the drain at the stop was cut short: {run['undrained']} messages left "
-                     "in the queue (and any on their way) were not checked")
+        parts.append(f"the drain at the stop was cut short: {plural(run['undrained'], 'message')} "
+                     "left in the queue (and any on their way) went unchecked")
     if str(run.get("stop_reason", "")).startswith("source-died"):
         parts.append("the consumer process died: what it had received was lost")
     if not parts:
