@@ -334,7 +334,8 @@ def render_text(args, summary, stream) -> str:
         return text_report.statistics(summary, color=color)
     if getattr(args, "quiet", False):
         return text_report.verdict_line(summary, color=color) + "\n"
-    return text_report.render(summary, color=color)
+    return text_report.render(summary, color=color,
+                              max_failures=getattr(args, "max_failures", text_report.SHOWN_FAILING))
 
 
 def emit_reports(args, summary) -> None:

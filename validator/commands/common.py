@@ -92,6 +92,9 @@ def add_report_options(parser) -> None:
     parser.add_argument("--redact", action="store_true",
                         help="replace personal data (the catalogue's personal-data fields) in "
                              "samples and records by placeholders of the same type")
+    parser.add_argument("--max-failures", type=whole_number(0), default=5, metavar="N",
+                        help="failing messages shown in the text report (default 5; the "
+                             "JSON report keeps the first 20)")
     parser.add_argument("--statistics", action="store_true",
                         help="the text summary is the count per code only")
     parser.add_argument("--color", choices=S.COLORS, default=given.get("color", "auto"),

@@ -128,12 +128,23 @@ def _counts(counts: dict) -> str:
     return ", ".join(f"{LABELS.get(k, k)} {n:,}" for k, n in counts.items()) or "-"
 
 
+ROWS_SHOWN = 40
+
+
 def _rows(d: dict) -> list[tuple[str, str, str, str, str]]:
+    """One row per event, those whose delivery differs from the page's first; past
+    ROWS_SHOWN (an AMI-heavy bus has hundreds of names) the rest are counted in one row."""
+    events = sorted(d["events"].items(), key=lambda kv: (not kv[1]["consequences"]
+                                                         and not kv[1]["lost"], kv[0]))
     rows = []
-    for name, e in d["events"].items():
+    rest = events[ROWS_SHOWN:]
+    for name, e in events[:ROWS_SHOWN]:
         consequences = ", ".join(f"{c} {n:,}" for c, n in e["consequences"].items()) or "-"
         rows.append((name, f"{e['messages']:,}", _counts(e["expected"]),
                      _counts(e["actual"]), f"{e['lost']:,}", consequences))
+    if rest:
+        rows.append((f"({len(rest)} more events, delivered as the page says)",
+                     f"{sum(e['messages'] for _, e in rest):,}", "", "", "0", "-"))
     return rows
 
 

@@ -27,7 +27,7 @@ def _clean(element: ET.Element) -> None:
 
 CHECKS = {
     "B": "body", "E": "envelope", "N": "name", "R": "routing-key", "A": "required-acl",
-    "D": "data", "V": "version",
+    "D": "data", "V": "version", "X": "input",
 }
 
 

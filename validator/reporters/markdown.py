@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..delivery.stats import markdown_lines as delivery_markdown_lines
+
 from .run_notes import loss_warning
 from .wording import code_severity, command_outcome, plural, shown_key, shown_name
 
@@ -53,6 +55,10 @@ def render(summary) -> str:
     if cov["undocumented_seen"]:
         out.append("Undocumented names: " + ", ".join(
             f"`{_esc(k)}` ×{n}" for k, n in list(cov["undocumented_seen"].items())[:20]) + ".")
+    if d.get("delivery"):
+        out += ["", "<details><summary>Who receives it</summary>", ""]
+        out += [line.replace("## ", "### ", 1) for line in delivery_markdown_lines(d["delivery"])]
+        out += ["", "</details>"]
     if d["failing_messages"]:
         out += ["", "### First failing messages", ""]
         for m in d["failing_messages"][:5]:

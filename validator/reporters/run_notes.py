@@ -16,9 +16,13 @@ def loss_warning(run: dict) -> str | None:
     if run.get("undrained"):
         parts.append(f"the drain at the stop was cut short: {plural(run['undrained'], 'message')} "
                      "left in the queue (and any on their way) went unchecked")
+    gaps = run.get("gaps") or []
+    if gaps:
+        parts.append(f"the connection was lost {plural(len(gaps), 'time')}: what the broker had "
+                     "already sent and what was published until the tool was back went "
+                     "unchecked (it cannot be counted)")
     if str(run.get("stop_reason", "")).startswith("source-died"):
         parts.append("the consumer process died: what it had received was lost")
     if not parts:
-        parts.append("the bounded queue was full or the connection was lost with a backlog: "
-                     "some messages may have been dropped unchecked")
+        parts.append("the bounded queue was full: some messages may have been dropped unchecked")
     return "; ".join(parts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..codes import BY_CODE
+from ..delivery.stats import text_lines as delivery_text_lines
 from .run_notes import loss_warning
 from .wording import code_severity, command_outcome, plural, shown_key, shown_name
 
@@ -95,17 +96,17 @@ def _coverage_lines(d: dict) -> list[str]:
     return out
 
 
-def _failing_lines(d: dict, paint: Paint) -> list[str]:
+def _failing_lines(d: dict, paint: Paint, shown: int) -> list[str]:
     out = []
-    if d["input_errors"]:
+    if d["input_errors"] and shown:
         out += ["", "Unreadable capture lines:"]
-        out += [f"  line {e['line']}: X900 {e['message']}" for e in d["input_errors"][:SHOWN_FAILING]]
+        out += [f"  line {e['line']}: X900 {e['message']}" for e in d["input_errors"][:shown]]
     failing = d["failing_messages"]
-    if not failing:
+    if not failing or not shown:
         return out
-    out += ["", f"First failing messages ({min(SHOWN_FAILING, len(failing))} of "
+    out += ["", f"First failing messages ({min(shown, len(failing))} of "
             f"{d['totals']['verdicts']['fail']}):"]
-    for m in failing[:SHOWN_FAILING]:
+    for m in failing[:shown]:
         where = f"line {m['line']}" if "line" in m else f"#{m.get('index', '?')}"
         out.append(f"- {where}: {shown_name(m['name'])} routing key {shown_key(m['routing_key'])}")
         for f in m["findings"]:
@@ -118,7 +119,7 @@ def _failing_lines(d: dict, paint: Paint) -> list[str]:
     return out
 
 
-def render(summary, color: bool = False) -> str:
+def render(summary, color: bool = False, max_failures: int = SHOWN_FAILING) -> str:
     d = summary.as_dict()
     paint = Paint(color)
     out = [f"wazo-bus-validator {d['tool']['version']}: Wazo {d['wazo_version']} contract, "
@@ -146,7 +147,9 @@ def render(summary, color: bool = False) -> str:
         out += ["", "Known deviations (errata, warnings): " + ", ".join(
             f"{k} x{n}" for k, n in d["known_deviations"].items())]
     out += _coverage_lines(d)
-    out += _failing_lines(d, paint)
+    if d.get("delivery"):
+        out += [""] + delivery_text_lines(d["delivery"])
+    out += _failing_lines(d, paint, max_failures)
     return "\n".join(out) + "\n"
 
 
