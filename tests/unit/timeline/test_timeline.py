@@ -99,3 +99,12 @@ def test_an_empty_timeline_has_no_buckets():
     d = Timeline().as_dict()
     assert d["buckets"] == [] and d["origin"] is None and d["total"]["messages"] == 0
     assert Timeline.from_dict(d) == Timeline()
+
+
+def test_halves_that_each_fit_fold_when_merged():
+    first = [(T0 + s, s, False) for s in range(400)]
+    second = [(T0 + s, s, s == 799) for s in range(400, 800)]
+    merged = timeline_of(first).merge(timeline_of(second))
+    assert timeline_of(first).as_dict()["bucket"] == 1.0
+    assert merged.as_dict()["bucket"] == 2.0
+    assert merged == timeline_of(first + second)
