@@ -6,9 +6,9 @@ which axis covers every message. A bucket `i` of width `w` holds the keys in
 [i * w, (i + 1) * w): buckets are aligned on multiples of the width, never on the first
 key, and widths are powers of two, so folding to twice the width maps bucket i to i // 2
 exactly. A series doubles its width whenever its keys span more than MAX_BUCKETS buckets.
-Its width is therefore always the smallest power of two (from 1) at which its keys fit,
-whatever the order of adds and merges: the timeline of two halves equals the timeline of
-the whole. See docs/html-report.md.
+Its width is therefore always the smallest power-of-two multiple of its first width
+(FIRST_WIDTH) at which its keys fit, whatever the order of adds and merges: the timeline
+of two halves equals the timeline of the whole. See docs/html-report.md.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ import math
 
 MAX_BUCKETS = 600
 TIME, LINE = "time", "line"
+# The finest widths: an eighth of a second shows the bursts of a short run (600 of them
+# cover 75 s; longer runs fold), one line is a capture's finest grain.
+FIRST_WIDTH = {TIME: 0.125, LINE: 1.0}
 
 
 class _Series:
@@ -24,7 +27,7 @@ class _Series:
 
     __slots__ = ("width", "buckets", "count")
 
-    def __init__(self, width: float = 1.0):
+    def __init__(self, width: float):
         self.width = width
         self.buckets: dict[int, list[int]] = {}
         self.count = 0
@@ -112,7 +115,7 @@ class Timeline:
     """Per-bucket message and failure counts of a run, by arrival time or by line."""
 
     def __init__(self):
-        self.series = {TIME: _Series(), LINE: _Series()}
+        self.series = {axis: _Series(width) for axis, width in FIRST_WIDTH.items()}
         self.messages = 0
         self.failing = 0
 

@@ -63,12 +63,14 @@ def test_buckets_are_bounded_and_count_every_placed_message(items):
     assert sum(f for _, f in d["buckets"]) <= d["total"]["failing"]
 
 
-def test_one_second_buckets_for_a_short_run_aligned_on_whole_seconds():
-    tl = timeline_of([(T0 + 0.25, None, False), (T0 + 0.75, None, True),
-                      (T0 + 3.5, None, False)])
+def test_eighth_of_a_second_buckets_for_a_short_run_aligned_on_multiples():
+    tl = timeline_of([(T0 + 0.25, None, False), (T0 + 0.3, None, True),
+                      (T0 + 0.75, None, False), (T0 + 3.5, None, True)])
     d = tl.as_dict()
-    assert (d["by"], d["bucket"], d["origin"]) == ("time", 1.0, T0)
-    assert d["buckets"] == [[2, 1], [0, 0], [0, 0], [1, 0]]
+    assert (d["by"], d["bucket"], d["origin"]) == ("time", 0.125, T0 + 0.25)
+    assert len(d["buckets"]) == 27
+    assert d["buckets"][0] == [2, 1] and d["buckets"][4] == [1, 0] and d["buckets"][26] == [1, 1]
+    assert sum(m for m, _ in d["buckets"]) == 4
     assert d["unplaced"] == 0 and "other" not in d
 
 
