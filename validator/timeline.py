@@ -25,7 +25,7 @@ FIRST_WIDTH = {TIME: 0.125, LINE: 1.0}
 class _Series:
     """Counts per bucket of one axis: {bucket index: [messages, failing]}."""
 
-    __slots__ = ("width", "buckets", "count")
+    __slots__ = ("buckets", "count", "width")
 
     def __init__(self, width: float):
         self.width = width
@@ -61,7 +61,7 @@ class _Series:
         while not self._fits():
             self._fold_once()
 
-    def merged(self, other: "_Series") -> "_Series":
+    def merged(self, other: _Series) -> _Series:
         a, b = self.copy(), other.copy()
         while a.width < b.width:
             a._fold_once()
@@ -75,7 +75,7 @@ class _Series:
         a._fold_until_fits()
         return a
 
-    def copy(self) -> "_Series":
+    def copy(self) -> _Series:
         out = _Series(self.width)
         out.buckets = {i: list(c) for i, c in self.buckets.items()}
         out.count = self.count
@@ -96,7 +96,7 @@ class _Series:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "_Series":
+    def from_dict(cls, d: dict) -> _Series:
         out = cls(float(d["bucket"]))
         if d.get("origin") is not None:
             first = round(d["origin"] / out.width)
@@ -127,7 +127,7 @@ class Timeline:
         if line is not None:
             self.series[LINE].add(line, failed)
 
-    def merge(self, other: "Timeline") -> "Timeline":
+    def merge(self, other: Timeline) -> Timeline:
         out = Timeline()
         out.series = {k: self.series[k].merged(other.series[k]) for k in self.series}
         out.messages = self.messages + other.messages
@@ -154,7 +154,7 @@ class Timeline:
         return out
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Timeline":
+    def from_dict(cls, d: dict) -> Timeline:
         out = cls()
         out.series[d["by"]] = _Series.from_dict(d)
         if "other" in d:

@@ -12,8 +12,16 @@ import math
 from importlib import resources
 
 from .html_chart import gap_list, svg, table
-from .html_samples import SEVERITY_MARK, SampleIndex, SampleWriter, code_id, codes_section, \
-    failing_section
+from .html_samples import (
+    FAILING_BUDGET,
+    SAMPLE_BUDGET,
+    SEVERITY_MARK,
+    SampleIndex,
+    SampleWriter,
+    code_id,
+    codes_section,
+    failing_section,
+)
 from .html_text import attr, count, esc, utc
 from .run_notes import loss_warning
 
@@ -171,8 +179,8 @@ def _listed_events(d: dict, documented: set) -> set:
 def coverage(d: dict) -> str:
     cov = d["coverage"]
     seen, unseen = cov["documented_seen"], cov["documented_not_seen"]
-    out = [f'<h3 id="coverage">Coverage</h3><p>{len(seen):,} of '
-           f'{count(len(seen) + len(unseen), "documented event")} seen.</p>']
+    out = [(f'<h3 id="coverage">Coverage</h3><p>{len(seen):,} of '
+           f'{count(len(seen) + len(unseen), "documented event")} seen.</p>')]
     if unseen:
         out.append("<p>Documented events never seen:</p><ul class=\"names\">"
                    + "".join(f"<li><code>{esc(n)}</code></li>" for n in unseen) + "</ul>")
@@ -218,10 +226,10 @@ def heat_section(d: dict, index: SampleIndex) -> str:
     hidden = len(rows) - HEAT_ROWS
     rows = rows[:HEAT_ROWS]
     top = max(n for _, e in rows for n in e["codes"].values())
-    out = [head, '<p>Findings per event and code; each count links to its samples. Darker '
+    out = [head, ('<p>Findings per event and code; each count links to its samples. Darker '
            'means more, and the number is always written. Severity: ✖ error, ▲ warning, ℹ info.'
            '</p><div class="scroll">'
-           '<table class="heat" id="heat-table"><thead><tr><th scope="col">event</th>']
+           '<table class="heat" id="heat-table"><thead><tr><th scope="col">event</th>')]
     for c in codes:
         out.append(f'<th scope="col" class="sev-{attr(c["severity"])}"><a href="#'
                    f'{code_id(attr(c["code"]))}" title="{attr(c["slug"])}: '
@@ -316,19 +324,20 @@ def render(summary) -> str:
     facts = catalogue_facts(getattr(summary, "catalogue", None))
     loss = loss_warning(d["run"])
     index = SampleIndex(d)
-    writer = SampleWriter()
+    writer, failing_writer = SampleWriter(SAMPLE_BUDGET), SampleWriter(FAILING_BUDGET)
     title = f"Wazo bus conformance: {d['status']} (exit {d['exit_code']}) · {d['source']}"
     sections = [timeline_section(tl, d["run"], loss), heat_section(d, index),
                 events_section(d, index, facts), codes_section(d, index, writer, facts),
-                failing_section(d, writer), metadata(d)]
+                failing_section(d, failing_writer), metadata(d)]
     nav = "".join(f'<li><a href="#{i}">{t}</a></li>' for i, t in (
         ("timeline", "Timeline"), ("heat", "Events × codes"), ("events", "Per event"),
         ("codes", "Findings by code"), ("failing", "First failing"), ("metadata", "Run"))
         if any(part.startswith(f'<section id="{i}"') for part in sections))
     body = [verdict(d, loss), f'<nav aria-label="Sections"><ul>{nav}</ul></nav>',
             '<main id="main">', *sections]
-    if writer.left_out:
-        body.append(f'<p class="note">{count(writer.left_out, "sample")} left out to keep the '
+    left_out = writer.left_out + failing_writer.left_out
+    if left_out:
+        body.append(f'<p class="note">{count(left_out, "sample")} left out to keep the '
                     'report small: the JSON report has them all.</p>')
     body.append("</main>")
     return ('<!DOCTYPE html>\n<html xmlns="http://www.w3.org/1999/xhtml" lang="en"><head>'

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from .html_text import attr, count, esc, utc
+from .html_text import count, esc, utc
 
 WIDTH, HEIGHT = 960, 250
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 30, 56
@@ -190,10 +190,10 @@ def table(tl: dict | None) -> str:
     width, origin = float(tl["bucket"]), float(tl["origin"])
     rows = [(i, m, f) for i, (m, f) in enumerate(tl["buckets"]) if m]
     head = "from" if by_time else "lines"
-    out = [f'<details class="tl-data"><summary>The timeline as a table '
+    out = [(f'<details class="tl-data"><summary>The timeline as a table '
            f'({count(len(rows), "interval")} with messages)</summary>'
            f'<table><thead><tr><th scope="col">{head}</th><th scope="col" class="n">messages'
-           f'</th><th scope="col" class="n">failing</th></tr></thead><tbody>']
+           f'</th><th scope="col" class="n">failing</th></tr></thead><tbody>')]
     for i, m, f in rows:
         out.append(f'<tr><td>{esc(_where(origin + i * width, by_time, width))}</td>'
                    f'<td class="n">{m:,}</td><td class="n">{f:,}</td></tr>')

@@ -13,8 +13,9 @@ from .html_text import attr, body_html, count, esc, utc
 
 GROUPS_PER_CODE = 10
 FINDINGS_SHOWN = 20
-SAMPLE_BUDGET = 700_000
-ALSO_NAMED = 40
+SAMPLE_BUDGET = 550_000     # the samples under the codes
+FAILING_BUDGET = 150_000    # the first failing messages, apart
+ALSO_NAMED = 20
 SEVERITY_MARK = {"error": "✖ error", "warning": "▲ warning", "info": "ℹ info"}
 
 
@@ -136,7 +137,7 @@ def codes_section(d: dict, index: SampleIndex, writer: SampleWriter, facts: dict
             out.append("</div>")
         rest = names[GROUPS_PER_CODE:]
         if rest:
-            shown = ", ".join(f"<code>{esc(nm)}</code> ×{d['events'][nm]['codes'][code]:,}"
+            shown = ", ".join(f"<code>{esc(nm, 80)}</code> ×{d['events'][nm]['codes'][code]:,}"
                               for nm in rest[:ALSO_NAMED])
             more = f" and {len(rest) - ALSO_NAMED:,} more" if len(rest) > ALSO_NAMED else ""
             out.append(f'<p class="also">Also in {count(len(rest), "other event")}: '
@@ -150,8 +151,8 @@ def failing_section(d: dict, writer: SampleWriter) -> str:
     failing, errors = d["failing_messages"], d["input_errors"]
     if not failing and not errors:
         return ""
-    out = ['<section id="failing" aria-labelledby="failing-h"><h2 id="failing-h">'
-           'First failing messages</h2>']
+    out = [('<section id="failing" aria-labelledby="failing-h"><h2 id="failing-h">'
+           'First failing messages</h2>')]
     total = d["totals"]["verdicts"]["fail"]
     if failing:
         out.append(f"<p>The first {len(failing):,} of {count(total, 'failing message')}, "

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..findings import json_path
 
@@ -47,7 +47,7 @@ def utc(ts, *, seconds: bool = True) -> str:
     if not isinstance(ts, (int, float)):
         return ""
     try:
-        moment = datetime.fromtimestamp(ts, timezone.utc)
+        moment = datetime.fromtimestamp(ts, UTC)
     except (OverflowError, OSError, ValueError):
         return str(ts)
     return moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M") + " UTC"

@@ -20,7 +20,8 @@ from validator.timeline import Timeline
 CATALOGUE = load_catalogue()
 CHECKER = Checker(CATALOGUE)
 T0 = 1_790_000_000.0
-HOSTILE = '</script><script>alert(1)</script>\x00\x1b[31m\u2028 ]]> <!-- &amp; \ud800'
+MARKUP = '</script><script>alert(1)</script>\x00\x1b[31m\u2028\x85 ]]> <!-- &amp; <![CDATA['
+HOSTILE = MARKUP + "\ud800"  # a lone surrogate too: not UTF-8 encodable
 
 
 def new_summary(source: str = "capture.jsonl", *, redact: bool = False,
@@ -72,8 +73,8 @@ def passing_run() -> Summary:
 def hostile_message() -> tuple[str, dict, bytes]:
     """A failing message whose body and name carry markup, control characters, a lone
     surrogate escape and a CDATA terminator."""
-    msg = {"name": "user_status_update", "origin_uuid": "not-a-uuid", "required_acl": HOSTILE,
-           "data": {"user_uuid": HOSTILE, "status": ["</pre>", {"x": "\u0007"}]}}
+    msg = {"name": "user_status_update", "origin_uuid": "not-a-uuid", "required_acl": MARKUP,
+           "data": {"user_uuid": MARKUP, "status": ["</pre>", {"x": "\u0007"}]}}
     return "status.user", {"content_type": "application/json"}, json.dumps(msg).encode()
 
 
@@ -82,8 +83,8 @@ def failing_run(*, redact: bool = False) -> Summary:
     messages = generated(300, seed=2, faulty=0.25)
     messages[10] = hostile_message()
     messages.append(("x." + HOSTILE, {}, HOSTILE.encode("utf-8", "surrogatepass")))
-    messages.append((None, {}, b'{"name": "' + HOSTILE.encode("utf-8", "replace")
-                     + b'", "origin_uuid": "x", "data": {}}'))
+    messages.append((None, {}, json.dumps({"name": MARKUP, "origin_uuid": "x",
+                                           "data": {"k": MARKUP}}).encode()))
     feed(summary, messages[:150])
     # a reconnect: nothing for 20 s, then the rest
     feed(summary, messages[150:], t0=T0 + 150 / 20 + 20, first_line=151)

@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-import strategies_profile  # noqa: E402,F401  (the deterministic hypothesis profile)
+import strategies_profile  # noqa: F401  (the deterministic hypothesis profile)
 
-from validator.timeline import MAX_BUCKETS, Timeline  # noqa: E402
+from validator.timeline import MAX_BUCKETS, Timeline
 
 T0 = 1_700_000_000.0
 
