@@ -309,11 +309,13 @@ def timeline_section(tl: dict | None, run: dict, loss: str | None) -> str:
         if tl.get("unplaced"):
             caption += f" {count(tl['unplaced'], 'message')} without a place on this axis."
     loss_html = f'<p class="loss-note">⚠ Possible loss: {esc(loss)}.</p>' if loss else ""
+    help_text = ("Each bar is an interval; failing messages are hatched and marked ▲ under "
+                 "the axis; gaps are shaded. Hover a bar, or focus the chart and use the "
+                 "arrow keys, Home and End (f: the next interval with failures)."
+                 if caption else "")
     return ('<section id="timeline" aria-labelledby="timeline-h"><h2 id="timeline-h">Timeline'
             f'</h2><p>{esc(caption)}</p><figure>{svg(tl, run, loss)}'
-            '<figcaption id="tl-help">Each bar is an interval; failing messages are hatched '
-            'and marked ▲ under the axis; gaps are shaded. Hover a bar, or focus the chart '
-            'and use the arrow keys, Home and End.</figcaption></figure>'
+            f'<figcaption id="tl-help">{help_text}</figcaption></figure>'
             '<p id="tl-readout" class="readout" aria-live="polite"></p>'
             f'{loss_html}{gap_list(run)}{table(tl)}</section>')
 

@@ -87,8 +87,12 @@ def svg(tl: dict | None, run: dict, loss: str | None) -> str:
             '</pattern></defs>')
     frame = (f'<rect class="frame" x="{LEFT}" y="{TOP}" width="{PLOT_W}" height="{PLOT_H}"/>')
     if not tl or not tl.get("buckets"):
-        note = "No message was checked: nothing to draw." if not tl or not tl.get("total", {}).get(
-            "messages") else "No message carried an arrival time or a line number."
+        if tl is None:
+            note = "This run's summary carries no timeline."
+        elif not tl.get("total", {}).get("messages"):
+            note = "No message was checked: nothing to draw."
+        else:
+            note = "No message carried an arrival time or a line number."
         return (head + "<title id=\"tl-title\">Timeline</title>" + defs + frame
                 + f'<text class="empty" x="{WIDTH / 2}" y="{TOP + PLOT_H / 2}" '
                 f'text-anchor="middle">{esc(note)}</text></svg>')

@@ -111,8 +111,10 @@ def _catalogue_entry(name: str, facts: dict | None) -> str:
 
 def codes_section(d: dict, index: SampleIndex, writer: SampleWriter, facts: dict | None) -> str:
     if not d["codes"]:
+        why = ("No finding: every message matched the contract." if d["totals"]["messages"]
+               else "No finding: no message was checked.")
         return ('<section id="codes" aria-labelledby="codes-h"><h2 id="codes-h">Findings by '
-                'code</h2><p>No finding: every message matched the contract.</p></section>')
+                f'code</h2><p>{why}</p></section>')
     out = ['<section id="codes" aria-labelledby="codes-h"><h2 id="codes-h">Findings by code</h2>']
     for c in d["codes"]:
         code = c["code"]
