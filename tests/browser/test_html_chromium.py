@@ -30,9 +30,9 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "unit" / "reporters"))
-import html_runs  # noqa: E402
+import html_runs
 
-from validator.reporters.html import render  # noqa: E402
+from validator.reporters.html import render
 
 BROWSER = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
                 if shutil.which(n)), None)
@@ -157,9 +157,7 @@ class DevTools:
         self.js("0")  # a round trip, so that events sent during the load have arrived
         out = []
         for e in self.events:
-            if e["method"] in ("Runtime.consoleAPICalled", "Runtime.exceptionThrown"):
-                out.append(e)
-            elif e["method"] == "Log.entryAdded" and \
+            if e["method"] in ("Runtime.consoleAPICalled", "Runtime.exceptionThrown") or e["method"] == "Log.entryAdded" and \
                     e["params"]["entry"]["level"] in ("warning", "error"):
                 out.append(e)
         return out
@@ -267,7 +265,7 @@ def test_report_loads_cleanly_shows_the_verdict_and_draws(browser, report_urls, 
 
 
 def test_keyboard_moves_through_the_chart_and_the_heat_table(browser, report_urls):
-    url, summary = report_urls["failing"]
+    url, _ = report_urls["failing"]
     browser.load(url)
     titles = browser.js("[...document.querySelectorAll('#tl-chart g.b > title')]"
                         ".map(t => t.textContent)")
@@ -307,7 +305,7 @@ def test_keyboard_moves_through_the_chart_and_the_heat_table(browser, report_url
 
 
 def test_the_report_reads_without_javascript_and_prints_without_navigation(browser, report_urls):
-    url, summary = report_urls["failing"]
+    url, _ = report_urls["failing"]
     browser.call("Emulation.setScriptExecutionDisabled", {"value": True})
     try:
         browser.load(url)

@@ -305,7 +305,9 @@ def timeline_section(tl: dict | None, run: dict, loss: str | None) -> str:
     if tl and tl.get("buckets"):
         axis = ("arrival time (UTC)" if tl["by"] == "time"
                 else "capture line (the capture carries no arrival times)")
-        caption = f"By {axis}, in buckets of {tl['bucket']:g} {'s' if tl['by'] == 'time' else 'lines'}."
+        width = tl["bucket"]
+        unit = "s" if tl["by"] == "time" else ("line" if width == 1 else "lines")
+        caption = f"By {axis}, in buckets of {width:g} {unit}."
         if tl.get("unplaced"):
             caption += f" {count(tl['unplaced'], 'message')} without a place on this axis."
     loss_html = f'<p class="loss-note">⚠ Possible loss: {esc(loss)}.</p>' if loss else ""

@@ -111,7 +111,8 @@ def svg(tl: dict | None, run: dict, loss: str | None) -> str:
                    f'text-anchor="end">{esc(_fmt(top * frac))}</text>')
     out.append(f'<text class="tick" x="{LEFT - 6}" y="{TOP + PLOT_H + 4}" '
                'text-anchor="end">0</text>')
-    unit = "messages per second" if by_time else f"messages per {_fmt(width)} lines"
+    unit = ("messages per second" if by_time else
+            "messages per line" if width == 1 else f"messages per {_fmt(width)} lines")
     out.append(f'<text class="axis" x="{LEFT}" y="{TOP - 10}">{esc(unit)}</text>')
     span = end - origin
     for x in _ticks(origin, end, by_time):
@@ -121,8 +122,8 @@ def svg(tl: dict | None, run: dict, loss: str | None) -> str:
         out.append(f'<line class="tickmark" x1="{_px(px)}" x2="{_px(px)}" y1="{TOP + PLOT_H}" '
                    f'y2="{TOP + PLOT_H + 16}"/><text class="tick" x="{_px(px + 3)}" '
                    f'y="{TOP + PLOT_H + 28}">{esc(_label(x, by_time, span))}</text>')
-    if by_time:
-        out.extend(_gap_marks(_gaps(run), origin, end))
+    gap_marks = _gap_marks(_gaps(run), origin, end) if by_time else []
+    out.extend(gap_marks)
     out.append(f'<rect class="cursor" x="{LEFT}" y="{TOP}" width="0" height="{PLOT_H}"/>')
     for i, (messages, failing) in enumerate(buckets):
         if not messages:
@@ -143,7 +144,7 @@ def svg(tl: dict | None, run: dict, loss: str | None) -> str:
     if loss:
         out.append(f'<text class="loss" x="{LEFT + PLOT_W}" y="{TOP - 10}" text-anchor="end">'
                    f'⚠ possible loss<title>{esc(loss)}</title></text>')
-    out.append(_legend())
+    out.append(_legend(bool(gap_marks)))
     out.append("</svg>")
     return "".join(out)
 
@@ -168,15 +169,17 @@ def _gap_marks(gaps: list[dict], origin: float, end: float) -> list[str]:
     return out
 
 
-def _legend() -> str:
+def _legend(gaps: bool) -> str:
     y = HEIGHT - 12
+    gap_key = (f'<rect class="gap-key" x="{LEFT + 420}" y="{y - 9}" width="12" height="10"/>'
+               f'<text x="{LEFT + 436}" y="{y}">connection gap (reconnect)</text>'
+               if gaps else "")
     return (f'<g class="legend"><rect class="m" x="{LEFT}" y="{y - 9}" width="12" height="10"/>'
             f'<text x="{LEFT + 16}" y="{y}">messages</text>'
             f'<rect class="f" x="{LEFT + 100}" y="{y - 9}" width="12" height="10"/>'
             f'<path class="rug" d="M{LEFT + 122} {y - 9}l5 9h-10z"/>'
             f'<text x="{LEFT + 132}" y="{y}">failing messages (and a ▲ under the axis)</text>'
-            f'<rect class="gap-key" x="{LEFT + 420}" y="{y - 9}" width="12" height="10"/>'
-            f'<text x="{LEFT + 436}" y="{y}">connection gap (reconnect)</text></g>')
+            f'{gap_key}</g>')
 
 
 def _title(tl: dict) -> str:

@@ -139,15 +139,19 @@ def body_html(text: str, findings: list[dict]) -> tuple[str, list[str]]:
     A body that is not whole JSON (cut at the sample limit, redacted as a length, not
     JSON at all) is shown as it is, and the notes say which paths it could not mark.
     """
+    # Only JSON paths point into the body; routing_key or properties.* do not.
+    in_body = [f for f in findings if str(f.get("path")).startswith(("$.", "$["))
+               or f.get("path") == "$"]
+    unmarked = [f"{f['code']} at {f['path']}" for f in in_body if f["path"] != "$"]
     try:
         value = json.loads(text)
         existing = _paths(value)
     except (ValueError, RecursionError):
-        return esc(text, None), [f"{f['code']} at {f['path']}" for f in findings]
+        return esc(text, None), unmarked
     marks: dict[str, list[str]] = {}
     absent: dict[str, list[tuple[str, str]]] = {}
-    for f in findings:
-        path = str(f.get("path") or "$")
+    for f in in_body:
+        path = f["path"]
         at, exact = _anchor(path, existing)
         if exact:
             marks.setdefault(at, []).append(f["code"])
@@ -157,5 +161,5 @@ def body_html(text: str, findings: list[dict]) -> tuple[str, list[str]]:
     try:
         printer.node(value, "$", "")
     except RecursionError:
-        return esc(text, None), [f"{f['code']} at {f['path']}" for f in findings]
+        return esc(text, None), unmarked
     return "".join(printer.out), []
