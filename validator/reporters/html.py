@@ -328,7 +328,8 @@ def render(summary) -> str:
     facts = catalogue_facts(getattr(summary, "catalogue", None))
     loss = loss_warning(d["run"])
     index = SampleIndex(d)
-    writer, failing_writer = SampleWriter(SAMPLE_BUDGET), SampleWriter(FAILING_BUDGET)
+    writer = SampleWriter(SAMPLE_BUDGET, facts)
+    failing_writer = SampleWriter(FAILING_BUDGET, facts)
     title = f"Wazo bus conformance: {d['status']} (exit {d['exit_code']}) · {d['source']}"
     sections = [timeline_section(tl, d["run"], loss), heat_section(d, index),
                 events_section(d, index, facts), codes_section(d, index, writer, facts),

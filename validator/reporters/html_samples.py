@@ -54,12 +54,16 @@ def where_text(m: dict) -> str:
     return ", ".join(parts) or "sample"
 
 
-def finding_items(findings: list[dict], current: str | None = None) -> str:
+def finding_items(findings: list[dict], current: str | None = None,
+                  errata: dict | None = None) -> str:
     out = []
     for f in findings[:FINDINGS_SHOWN]:
         cls = ' class="current"' if f["code"] == current else ""
-        erratum = (f' <span class="erratum">known deviation {esc(f["erratum"])}</span>'
-                   if f.get("erratum") else "")
+        erratum = ""
+        if f.get("erratum"):
+            title = (errata or {}).get(f["erratum"], {}).get("title")
+            erratum = (f' <span class="erratum">known deviation {esc(f["erratum"])}'
+                       + (f": {esc(title)}" if title else "") + "</span>")
         out.append(f'<li{cls}><a href="#{code_id(attr(f["code"]))}"><b>{esc(f["code"])}</b></a> '
                    f'<span class="sev sev-{attr(f["severity"])}">{esc(f["severity"])}</span> '
                    f'<code>{esc(f["path"])}</code>: {esc(f["message"])}{erratum}</li>')
@@ -71,8 +75,9 @@ def finding_items(findings: list[dict], current: str | None = None) -> str:
 class SampleWriter:
     """Renders samples while keeping count of the characters spent on them."""
 
-    def __init__(self, budget: int = SAMPLE_BUDGET):
+    def __init__(self, budget: int = SAMPLE_BUDGET, facts: dict | None = None):
         self.budget = budget
+        self.errata = (facts or {}).get("errata") or {}
         self.spent = 0
         self.left_out = 0
 
@@ -85,10 +90,10 @@ class SampleWriter:
         out = (f'<p class="where">{esc(where_text(m))} · event <code>'
                f'{esc(name if name is not None else "(no name)")}</code> · routing key <code>'
                f'{esc(m.get("routing_key"))}</code> · verdict <b>{esc(m.get("verdict"))}</b></p>'
-               + finding_items(findings, current))
+               + finding_items(findings, current, self.errata))
         body = m.get("body") or ""
         if body:
-            shown, notes = body_html(body, findings[:FINDINGS_SHOWN])
+            shown, notes = body_html(body, findings[:FINDINGS_SHOWN], current)
             out += f'<pre class="body">{shown}</pre>'
             if notes:
                 out += ('<p class="note">Not whole JSON (cut at the sample limit, redacted or '

@@ -91,15 +91,22 @@ class _Printer:
     in <mark>; a finding on an absent member gets a marked line inside its nearest
     existing container, where the member would be."""
 
-    def __init__(self, marks: dict[str, list[str]], absent: dict[str, list[tuple[str, str]]]):
+    def __init__(self, marks: dict[str, list[str]], absent: dict[str, list[tuple[str, str]]],
+                 current: str | None):
         self.marks = marks
         self.absent = absent
+        self.current = current
         self.out: list[str] = []
+
+    def _cls(self, codes: list[str]) -> str:
+        """'hit', or 'hit other' when the section is about another code (drawn lighter)."""
+        other = self.current is not None and not any(c.startswith(self.current) for c in codes)
+        return "hit other" if other else "hit"
 
     def _absent_lines(self, path: str, indent: str) -> None:
         for code, rest in self.absent.get(path, []):
-            self.out.append(f'{indent}  <mark class="hit absent" data-why="{attr(code)}">'
-                            f"{esc(rest)} is absent</mark>\n")
+            self.out.append(f'{indent}  <mark class="{self._cls([code])} absent" '
+                            f'data-why="{attr(code)}">{esc(rest)} is absent</mark>\n')
 
     def node(self, value, path: str, indent: str, prefix: str = "") -> None:
         why = list(self.marks.get(path, []))
@@ -107,7 +114,7 @@ class _Printer:
         if not container:  # nowhere to put a line: the absent member marks the value
             why += [f"{code} {rest} absent" for code, rest in self.absent.get(path, [])]
         if why:
-            self.out.append(f'<mark class="hit" data-why="{attr(" ".join(why))}">')
+            self.out.append(f'<mark class="{self._cls(why)}" data-why="{attr(" ".join(why))}">')
         self.out.append(prefix)
         if isinstance(value, dict) and value:
             self.out.append("{\n")
@@ -133,7 +140,8 @@ class _Printer:
             self.out.append("</mark>")
 
 
-def body_html(text: str, findings: list[dict]) -> tuple[str, list[str]]:
+def body_html(text: str, findings: list[dict], current: str | None = None
+              ) -> tuple[str, list[str]]:
     """(the body as HTML for a <pre>, notes on paths that could not be highlighted).
 
     A body that is not whole JSON (cut at the sample limit, redacted as a length, not
@@ -157,7 +165,7 @@ def body_html(text: str, findings: list[dict]) -> tuple[str, list[str]]:
             marks.setdefault(at, []).append(f["code"])
         else:
             absent.setdefault(at, []).append((f["code"], path[len(at):]))
-    printer = _Printer(marks, absent)
+    printer = _Printer(marks, absent, current)
     try:
         printer.node(value, "$", "")
     except RecursionError:

@@ -308,3 +308,11 @@ def test_cli_writes_an_html_report(tmp_path):
     assert proc.returncode == 1, proc.stderr
     root = ET.fromstring(out.read_text("utf-8").split("\n", 1)[1])
     assert text_of(by_id(root, "status")) == "✖ FAILED"
+
+
+def test_in_a_code_section_other_codes_are_marked_lighter():
+    body = json.dumps({"data": {"a": 1, "b": 2}})
+    findings = [{"code": "D601", "path": "$.data.a"}, {"code": "D604", "path": "$.data.b"}]
+    out, _ = body_html(body, findings, "D601")
+    assert '<mark class="hit" data-why="D601">"a": 1</mark>' in out
+    assert '<mark class="hit other" data-why="D604">"b": 2</mark>' in out
