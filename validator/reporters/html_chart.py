@@ -42,10 +42,8 @@ def _px(x: float) -> str:
 
 def _ticks(start: float, end: float, by_time: bool) -> list[float]:
     span = max(end - start, 1e-9)
-    if by_time:
-        step = next((s for s in TIME_STEPS if span / s <= MAX_TICKS), TIME_STEPS[-1])
-    else:
-        step = _nice_ceiling(span / MAX_TICKS)
+    step = next((s for s in TIME_STEPS if span / s <= MAX_TICKS), None) if by_time else None
+    step = step or _nice_ceiling(span / MAX_TICKS)
     first = math.ceil(start / step) * step
     return [first + i * step for i in range(int((end - first) // step) + 1)]
 
@@ -54,6 +52,8 @@ def _label(x: float, by_time: bool, span: float) -> str:
     if not by_time:
         return f"line {x:,.0f}"
     text = utc(x)
+    if span > 180 * 86400:
+        return text[:10] or str(x)
     return text[5:16] if span > 86400 else text[11:19]
 
 

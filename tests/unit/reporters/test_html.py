@@ -316,3 +316,14 @@ def test_in_a_code_section_other_codes_are_marked_lighter():
     out, _ = body_html(body, findings, "D601")
     assert '<mark class="hit" data-why="D601">"a": 1</mark>' in out
     assert '<mark class="hit other" data-why="D604">"b": 2</mark>' in out
+
+
+def test_absurd_arrival_times_still_give_a_readable_axis():
+    summary = html_runs.new_summary()
+    for at in (0.0, html_runs.T0, 1e12, -5.0):
+        result = MessageResult("x", "rk", OK, ())
+        summary.add(result, b"{}", where={"received_at": at})
+        summary.timeline.add(at, None, False)
+    root = ET.fromstring(render(summary.finish()).split("\n", 1)[1])
+    ticks = by_class(by_id(root, "tl-chart"), "text", "tick")
+    assert 3 <= len(ticks) <= 3 + 9  # the value axis's 3, and a handful of dates
