@@ -12,6 +12,7 @@ import math
 from importlib import resources
 
 from .html_chart import gap_list, svg, table
+from .html_delivery import delivery_section
 from .html_samples import (
     FAILING_BUDGET,
     SAMPLE_BUDGET,
@@ -198,12 +199,14 @@ def deviations(d: dict, facts: dict | None) -> str:
     if not d["known_deviations"]:
         return ""
     errata = (facts or {}).get("errata") or {}
+    title_head = '<th scope="col">title</th>' if errata else ""
     rows = "".join(
-        f'<tr><th scope="row">{esc(k)}</th><td>{esc(errata.get(k, {}).get("title", ""))}</td>'
-        f'<td class="n">{n:,}</td></tr>' for k, n in d["known_deviations"].items())
+        f'<tr><th scope="row">{esc(k)}</th>'
+        + (f'<td>{esc(errata.get(k, {}).get("title", ""))}</td>' if errata else "")
+        + f'<td class="n">{n:,}</td></tr>' for k, n in d["known_deviations"].items())
     return ('<h3 id="errata">Known deviations (errata)</h3><p>Findings the catalogue\'s errata '
             'cover: the shipped 17.08 code departs from its page here, and the gate accepts '
-            'it.</p><table><thead><tr><th scope="col">erratum</th><th scope="col">title</th>'
+            f'it.</p><table><thead><tr><th scope="col">erratum</th>{title_head}'
             f'<th scope="col" class="n">findings</th></tr></thead><tbody>{rows}</tbody></table>')
 
 
@@ -332,11 +335,12 @@ def render(summary) -> str:
     failing_writer = SampleWriter(FAILING_BUDGET, facts)
     title = f"Wazo bus conformance: {d['status']} (exit {d['exit_code']}) · {d['source']}"
     sections = [timeline_section(tl, d["run"], loss), heat_section(d, index),
-                events_section(d, index, facts), codes_section(d, index, writer, facts),
+                events_section(d, index, facts), delivery_section(d),
+                codes_section(d, index, writer, facts),
                 failing_section(d, failing_writer), metadata(d)]
     nav = "".join(f'<li><a href="#{i}">{t}</a></li>' for i, t in (
         ("timeline", "Timeline"), ("heat", "Events × codes"), ("events", "Per event"),
-        ("codes", "Findings by code"), ("failing", "First failing"), ("metadata", "Run"))
+        ("delivery", "Delivery"), ("codes", "Findings by code"), ("failing", "First failing"), ("metadata", "Run"))
         if any(part.startswith(f'<section id="{i}"') for part in sections))
     body = [verdict(d, loss), f'<nav aria-label="Sections"><ul>{nav}</ul></nav>',
             '<main id="main">', *sections]

@@ -26,6 +26,7 @@ from validator.reporters import EXTENSIONS, FORMATS, RENDERERS
 from validator.reporters.html import render
 from validator.reporters.html_text import body_html
 
+MARKUP_NAME = html_runs.MARKUP
 UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 RUNS = {"passing": html_runs.passing_run, "failing": html_runs.failing_run,
         "failing-redacted": lambda: html_runs.failing_run(redact=True),
@@ -193,7 +194,7 @@ def test_a_capture_without_arrival_times_is_drawn_by_line():
 
 def test_a_summary_without_timeline_still_renders():
     summary = html_runs.passing_run()
-    del summary.timeline
+    summary.timeline = None
     root = ET.fromstring(render(summary).split("\n", 1)[1])
     assert by_id(root, "tl-chart") is not None
     assert not by_class(root, "g", "b")
@@ -243,8 +244,7 @@ def test_any_text_anywhere_keeps_the_report_well_formed(name, value):
     summary = html_runs.new_summary(source=value)
     finding = Finding("D601", "error", "$.data['" + value + "']", value)
     body = json.dumps({"name": name, value: [value]}).encode("utf-8", "surrogatepass")
-    summary.add(MessageResult(name, value, FAIL, (finding,)), body, where={"line": 1})
-    summary.timeline.add(None, 1, True)
+    html_runs.add(summary, MessageResult(name, value, FAIL, (finding,)), body, {"line": 1})
     text = render(summary.finish(stop_reason=value, gaps=[{"start": 1.0, "reason": value}]))
     ET.fromstring(text.split("\n", 1)[1])
     text.encode("utf-8")
@@ -266,9 +266,8 @@ def _bulk(messages: int, names: int, *, body_chars: int = 600) -> str:
                     f"$.data.f{j}", f"value {i} is wrong") for j, c in enumerate(codes[:1 + i % 8]))
         body = json.dumps({"name": name, "data": {"f0": i, "pad": filler}}).encode()
         verdict = FAIL if findings else OK
-        summary.add(MessageResult(name, "rk." + name, verdict, findings), body,
-                    where={"line": i + 1})
-        summary.timeline.add(1_790_000_000.0 + i / 500, i + 1, verdict == FAIL)
+        html_runs.add(summary, MessageResult(name, "rk." + name, verdict, findings), body,
+                      {"line": i + 1, "received_at": html_runs.T0 + i / 500})
     return render(summary.finish())
 
 
@@ -289,9 +288,8 @@ def test_worst_case_names_codes_bodies_and_gaps_stay_under_2_mb():
         findings = tuple(Finding(c.code, c.severity, f"$.data.f{j}", "m" * 300)
                          for j, c in enumerate(CODES))
         body = json.dumps({"name": name, "data": {"pad": filler}}).encode()
-        summary.add(MessageResult(name, "rk." + name, FAIL, findings), body,
-                    where={"line": i + 1})
-        summary.timeline.add(html_runs.T0 + i * 7.3, i + 1, True)
+        html_runs.add(summary, MessageResult(name, "rk." + name, FAIL, findings), body,
+                      {"line": i + 1, "received_at": html_runs.T0 + i * 7.3})
     gaps = [{"start": html_runs.T0 + k * 100, "end": html_runs.T0 + k * 100 + 50,
              "reason": "r" * 400} for k in range(1000)]
     text = render(summary.finish(gaps=gaps))
@@ -322,8 +320,30 @@ def test_absurd_arrival_times_still_give_a_readable_axis():
     summary = html_runs.new_summary()
     for at in (0.0, html_runs.T0, 1e12, -5.0):
         result = MessageResult("x", "rk", OK, ())
-        summary.add(result, b"{}", where={"received_at": at})
-        summary.timeline.add(at, None, False)
+        html_runs.add(summary, result, b"{}", {"received_at": at})
     root = ET.fromstring(render(summary.finish()).split("\n", 1)[1])
     ticks = by_class(by_id(root, "tl-chart"), "text", "tick")
     assert 3 <= len(ticks) <= 3 + 9  # the value axis's 3, and a handful of dates
+
+
+def test_delivery_counts_are_shown_when_the_summary_has_them():
+    summary = html_runs.passing_run()
+    d = summary.as_dict()
+    d["delivery"] = {"format": 1, "messages": 3, "lost": 2, "consequences": {"W800": 2},
+                     "events": {"favorite_added": {
+                         "messages": 3, "expected": {"concerned_user": 3},
+                         "actual": {"nobody": 2, "concerned_user": 1}, "lost": 2,
+                         "consequences": {"W800": 2}}, MARKUP_NAME: {"messages": 1}}}
+    summary.as_dict = lambda: d
+    root = ET.fromstring(render(summary).split("\n", 1)[1])
+    rows = by_id(root, "delivery").find("{*}div/{*}table/{*}tbody")
+    first = [text_of(c) for c in rows[0]]
+    assert first == ["favorite_added", "3", "concerned_user ×3", "nobody ×2, concerned_user ×1",
+                     "2", "W800\xa0×2"]
+    assert "2 messages never reach the user they concern" in text_of(by_id(root, "delivery"))
+    assert rows[0][5].find("{*}a") is None  # W800 has no section in this run: no link
+
+
+def test_no_delivery_section_without_delivery_counts(reports):
+    _, _, root = reports["passing"]
+    assert not any(el.get("id") == "delivery" for el in root.iter())
