@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from . import json_report, junit, markdown, text
+from . import html, json_report, junit, markdown, text
 
-FORMATS = ("text", "json", "ndjson", "junit", "markdown")
+FORMATS = ("text", "json", "ndjson", "junit", "markdown", "html")
 EXTENSIONS = {"text": "txt", "json": "json", "ndjson": "ndjson", "junit": "junit.xml",
-              "markdown": "md"}
+              "markdown": "md", "html": "html"}
 RENDERERS = {
     "text": text.render,
     "json": json_report.render,
     "junit": junit.render,
     "markdown": markdown.render,
+    "html": html.render,
 }

@@ -1,0 +1,169 @@
+"""Messages and failing messages over a run, in a bounded number of buckets, mergeable.
+
+Two series are kept side by side: by arrival time (epoch seconds) and by capture line
+number, since a capture may or may not carry arrival times and only the whole run tells
+which axis covers every message. A bucket `i` of width `w` holds the keys in
+[i * w, (i + 1) * w): buckets are aligned on multiples of the width, never on the first
+key, and widths are powers of two, so folding to twice the width maps bucket i to i // 2
+exactly. A series doubles its width whenever its keys span more than MAX_BUCKETS buckets.
+Its width is therefore always the smallest power-of-two multiple of its first width
+(FIRST_WIDTH) at which its keys fit, whatever the order of adds and merges: the timeline
+of two halves equals the timeline of the whole. See docs/html-report.md.
+"""
+
+from __future__ import annotations
+
+import math
+
+MAX_BUCKETS = 600
+TIME, LINE = "time", "line"
+# The finest widths: an eighth of a second shows the bursts of a short run (600 of them
+# cover 75 s; longer runs fold), one line is a capture's finest grain.
+FIRST_WIDTH = {TIME: 0.125, LINE: 1.0}
+
+
+class _Series:
+    """Counts per bucket of one axis: {bucket index: [messages, failing]}."""
+
+    __slots__ = ("buckets", "count", "width")
+
+    def __init__(self, width: float):
+        self.width = width
+        self.buckets: dict[int, list[int]] = {}
+        self.count = 0
+
+    def add(self, key: float, failed: bool) -> None:
+        index = math.floor(key / self.width)
+        cell = self.buckets.get(index)
+        if cell is None:
+            cell = self.buckets[index] = [0, 0]
+            if len(self.buckets) > 1 and not self._fits():
+                self._fold_until_fits()
+                cell = self.buckets[math.floor(key / self.width)]
+        cell[0] += 1
+        if failed:
+            cell[1] += 1
+        self.count += 1
+
+    def _fits(self) -> bool:
+        return not self.buckets or max(self.buckets) - min(self.buckets) < MAX_BUCKETS
+
+    def _fold_once(self) -> None:
+        folded: dict[int, list[int]] = {}
+        for index, (messages, failing) in self.buckets.items():
+            cell = folded.setdefault(index // 2, [0, 0])
+            cell[0] += messages
+            cell[1] += failing
+        self.buckets = folded
+        self.width *= 2
+
+    def _fold_until_fits(self) -> None:
+        while not self._fits():
+            self._fold_once()
+
+    def merged(self, other: _Series) -> _Series:
+        a, b = self.copy(), other.copy()
+        while a.width < b.width:
+            a._fold_once()
+        while b.width < a.width:
+            b._fold_once()
+        for index, (messages, failing) in b.buckets.items():
+            cell = a.buckets.setdefault(index, [0, 0])
+            cell[0] += messages
+            cell[1] += failing
+        a.count += b.count
+        a._fold_until_fits()
+        return a
+
+    def copy(self) -> _Series:
+        out = _Series(self.width)
+        out.buckets = {i: list(c) for i, c in self.buckets.items()}
+        out.count = self.count
+        return out
+
+    def as_dict(self, by: str) -> dict:
+        if not self.buckets:
+            return {"by": by, "bucket": self.width, "origin": None, "buckets": [],
+                    "messages": 0}
+        first, last = min(self.buckets), max(self.buckets)
+        empty = [0, 0]
+        return {
+            "by": by,
+            "bucket": self.width,
+            "origin": first * self.width,
+            "buckets": [list(self.buckets.get(i, empty)) for i in range(first, last + 1)],
+            "messages": self.count,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> _Series:
+        out = cls(float(d["bucket"]))
+        if d.get("origin") is not None:
+            first = round(d["origin"] / out.width)
+            for offset, (messages, failing) in enumerate(d["buckets"]):
+                if messages or failing:
+                    out.buckets[first + offset] = [int(messages), int(failing)]
+        out.count = int(d.get("messages", sum(c[0] for c in out.buckets.values())))
+        return out
+
+    def __eq__(self, other) -> bool:
+        return (isinstance(other, _Series) and self.width == other.width
+                and self.buckets == other.buckets and self.count == other.count)
+
+
+class Timeline:
+    """Per-bucket message and failure counts of a run, by arrival time or by line."""
+
+    def __init__(self):
+        self.series = {axis: _Series(width) for axis, width in FIRST_WIDTH.items()}
+        self.messages = 0
+        self.failing = 0
+
+    def add(self, at: float | None, line: int | None, failed: bool) -> None:
+        self.messages += 1
+        self.failing += bool(failed)
+        if at is not None and math.isfinite(at):
+            self.series[TIME].add(at, failed)
+        if line is not None:
+            self.series[LINE].add(line, failed)
+
+    def merge(self, other: Timeline) -> Timeline:
+        out = Timeline()
+        out.series = {k: self.series[k].merged(other.series[k]) for k in self.series}
+        out.messages = self.messages + other.messages
+        out.failing = self.failing + other.failing
+        return out
+
+    @property
+    def by(self) -> str:
+        """The axis that places the most messages; time when it places all of them."""
+        timed, lined = self.series[TIME].count, self.series[LINE].count
+        if timed and timed >= lined:
+            return TIME
+        return LINE
+
+    def as_dict(self) -> dict:
+        """The chosen axis at the top (what a reporter draws), the other under "other"."""
+        by = self.by
+        other = LINE if by == TIME else TIME
+        out = self.series[by].as_dict(by)
+        out["unplaced"] = self.messages - self.series[by].count
+        out["total"] = {"messages": self.messages, "failing": self.failing}
+        if self.series[other].count:
+            out["other"] = self.series[other].as_dict(other)
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Timeline:
+        out = cls()
+        out.series[d["by"]] = _Series.from_dict(d)
+        if "other" in d:
+            out.series[d["other"]["by"]] = _Series.from_dict(d["other"])
+        total = d.get("total") or {}
+        out.messages = int(total.get("messages", out.series[d["by"]].count + d.get("unplaced", 0)))
+        out.failing = int(total.get("failing", 0))
+        return out
+
+    def __eq__(self, other) -> bool:
+        return (isinstance(other, Timeline) and self.series == other.series
+                and self.messages == other.messages and self.failing == other.failing)
