@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from . import __version__
 from .codes import BY_CODE, ERROR, WARNING
 from .findings import FAIL, OK, WARN, MessageResult
+from .timeline import Timeline
 
 FORMAT_VERSION = 1
 SAMPLES_PER_KEY = 3
@@ -110,7 +111,8 @@ class Summary:
         self.input_errors: list[dict] = []
         self.input_error_count = 0
         self.run: dict = {}  # source facts: stop reason, gaps, drops, ...
-        self.timeline = None  # messages over time, when a Timeline is attached
+        self.timeline = Timeline()  # messages over time (or over capture lines)
+        self.catalogue = None  # for the reports that quote it (HTML), when known
         self.delivery = None  # who receives what (DeliveryStats), when simulated
 
     # -- accumulation --------------------------------------------------------------

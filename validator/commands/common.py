@@ -147,9 +147,11 @@ def build_summary(args, checker: Checker, source: str) -> Summary:
     if args.redact:
         from ..redact import Redactor
         redactor = Redactor(checker.catalogue)
-    return Summary(catalogue_names=names, wazo_version=checker.version_text, source=source,
-                   gate=Gate(fail_on=args.fail_on, require=tuple(args.require)),
-                   redactor=redactor)
+    summary = Summary(catalogue_names=names, wazo_version=checker.version_text, source=source,
+                      gate=Gate(fail_on=args.fail_on, require=tuple(args.require)),
+                      redactor=redactor)
+    summary.catalogue = checker.catalogue
+    return summary
 
 
 class signals_raise_interrupted:

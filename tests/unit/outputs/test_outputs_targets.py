@@ -55,4 +55,4 @@ def test_dash_is_stdout_for_one_format_only():
 def test_format_list_is_parsed_and_deduplicated():
     assert parse_formats("JUnit, markdown,junit,") == ("junit", "markdown")
     with pytest.raises(argparse.ArgumentTypeError):
-        parse_formats("html")
+        parse_formats("pdf")
