@@ -21,7 +21,8 @@ def register(subparsers) -> None:
                     "bytes. With --check, exit 1 when FILE is stale.")
     p.add_argument("--wazo-version", metavar="V", default=None,
                    help="the Wazo version to describe (default: the catalogue's, 17.08)")
-    p.add_argument("--output", metavar="FILE", help="a file, .json for JSON (default: stdout, YAML)")
+    p.add_argument("--output", metavar="FILE",
+                   help="a file, .json for JSON (default: stdout, YAML)")
     p.add_argument("--check", metavar="FILE",
                    help="exit 1 when FILE differs from what would be written to it")
     common.add_catalogue_option(p)
