@@ -17,7 +17,7 @@ import orjson
 from ..capture import CaptureError, CaptureFileError, CaptureItem, read_capture
 from . import ContractError
 from .model import (ANY_WORD, INFERRED, NAME_WORD, Contract, EventContract, FieldContract,
-                    json_type, placeholder)
+                    json_type, placeholder, split_words)
 
 SMALL_SET = 10          # at most this many distinct values make a value set,
 REPEATS = 3             # each seen this many times on average (else they are just values)
@@ -230,7 +230,7 @@ def fold_families(contract: Contract, families: list[EventContract], known: set[
 def _name_word(template: str | None, name: str) -> str | None:
     if template is None:
         return None
-    return ".".join(placeholder([NAME_WORD]) if w == name else w for w in template.split("."))
+    return ".".join(placeholder([NAME_WORD]) if w == name else w for w in split_words(template))
 
 
 def infer_contract(path: str | Path) -> Contract:

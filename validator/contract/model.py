@@ -95,10 +95,25 @@ class Contract:
 
 # -- templates ------------------------------------------------------------------------------
 
-def words(template: str | None) -> list:
+def split_words(template: str) -> list[str]:
+    """'a.{to.0}.b' -> ['a', '{to.0}', 'b']: dots inside a placeholder do not split."""
+    out, start, depth = [], 0, 0
+    for i, char in enumerate(template):
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth = max(depth - 1, 0)
+        elif char == "." and depth == 0:
+            out.append(template[start:i])
+            start = i + 1
+    out.append(template[start:])
+    return out
+
+
+def words(template: str) -> list:
     """'a.{x|y}.b' -> ['a', frozenset({'x', 'y'}), 'b']: literal words, or placeholder paths."""
     out = []
-    for word in template.split("."):
+    for word in split_words(template):
         match = _PLACEHOLDER.fullmatch(word)
         out.append(frozenset(match.group(1).split("|")) if match else word)
     return out
@@ -106,11 +121,6 @@ def words(template: str | None) -> list:
 
 def placeholder(paths) -> str:
     return "{" + "|".join(sorted(paths)) + "}"
-
-
-def for_name(template: str | None, name: str) -> str | None:
-    """A family's template with `{@name}` filled for one of its names."""
-    return template.replace(placeholder([NAME_WORD]), name) if template else template
 
 
 def templates_compatible(a: str | None, b: str | None) -> bool:
