@@ -9,7 +9,7 @@ from ..catalogue import CatalogueError, load_catalogue
 from ..contract import ContractError
 from ..contract.diff import BREAKING, INFO, LEVELS, NON_BREAKING, Change, counts, diff
 from ..contract.from_catalogue import contract_from_catalogue
-from ..contract.infer import fold_families, infer_contract
+from ..contract.infer import infer_contract
 from ..contract.model import Contract
 from ..contract.versions import VERSION_TEXT
 from . import common
@@ -39,40 +39,44 @@ def register(subparsers) -> None:
     p.set_defaults(run=run)
 
 
-def load_contract(arg: str, which: str, catalogue_path) -> Contract:
+def is_capture(arg: str) -> bool:
+    return not VERSION_TEXT.fullmatch(arg) and Path(arg).suffix.lower() not in CATALOGUE_SUFFIXES
+
+
+def load_contract(arg: str, which: str, catalogue_path, reference: Contract | None) -> Contract:
     """A version of the catalogue (--catalogue, else the bundled one), a catalogue file at
-    its own contract version, or a capture."""
+    its own contract version, or a capture (read with the reference's open families)."""
     try:
         if VERSION_TEXT.fullmatch(arg):
             return contract_from_catalogue(load_catalogue(catalogue_path), arg)
         path = Path(arg)
         if not path.exists():
             raise ContractError(f"{arg}: no such file, and not a Wazo version like 17.08")
-        if path.suffix.lower() in CATALOGUE_SUFFIXES:
+        if not is_capture(arg):
             return contract_from_catalogue(load_catalogue(path), None)
-        return infer_contract(path)
+        families = [e for e in reference.events.values() if e.name_pattern is not None]
+        return infer_contract(path, families, set(reference.events))
     except (ContractError, CatalogueError) as exc:
         raise common.UsageError(f"{which} {exc}") from None
 
 
-def with_families(contract: Contract, reference: Contract) -> Contract:
-    """A capture's names of an open family of the catalogue (AMI events) as one entry."""
-    if not contract.inferred:
-        return contract
-    families = [e for e in reference.events.values() if e.name_pattern is not None]
-    return fold_families(contract, families, set(reference.events))
-
-
 def run(args) -> int:
-    old = load_contract(args.old, "OLD", args.catalogue)
-    new = load_contract(args.new, "NEW", args.catalogue)
-    reference = next((c for c in (old, new) if not c.inferred), None)
-    if reference is None:
+    sides = {"OLD": args.old, "NEW": args.new}
+    contracts = {which: load_contract(arg, which, args.catalogue, None)
+                 for which, arg in sides.items() if not is_capture(arg)}
+    # The reference tells a capture's open families and which names are documented: the
+    # first side that is a catalogue, else --catalogue (or the bundled one).
+    if contracts:
+        reference = next(iter(contracts.values()))
+    else:
         try:
             reference = contract_from_catalogue(load_catalogue(args.catalogue))
         except (ContractError, CatalogueError) as exc:
             raise common.UsageError(str(exc)) from None
-    old, new = with_families(old, reference), with_families(new, reference)
+    for which, arg in sides.items():
+        if which not in contracts:
+            contracts[which] = load_contract(arg, which, args.catalogue, reference)
+    old, new = contracts["OLD"], contracts["NEW"]
     changes = diff(old, new, reference)
     text = RENDERERS[args.format](old, new, changes)
     write_output(args.output, text.encode("utf-8"))

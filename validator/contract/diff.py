@@ -18,6 +18,7 @@ LEVELS = (BREAKING, NON_BREAKING, INFO)
 # An absence in NEW's capture counts as a change when OLD's rate would have shown it with
 # less than this probability of missing it by chance.
 EVIDENCE = 0.01
+STRAY_SHARE = 0.005
 
 
 @dataclass(frozen=True)
@@ -37,17 +38,38 @@ def diff(old: Contract, new: Contract, reference: Contract | None = None) -> lis
     """The changes from OLD to NEW; `reference` (the catalogue) tells which objects are
     maps, whose keys two captures may not share by chance."""
     out: list[Change] = []
+    strays = {"OLD": _strays(old, reference), "NEW": _strays(new, reference)}
+    for side, names in strays.items():
+        if names:
+            shown = ", ".join(sorted(names)[:10]) + (", ..." if len(names) > 10 else "")
+            out.append(Change(INFO, "stray-events", "(undocumented)", None,
+                              f"{side}: {len(names)} undocumented names too rare to compare "
+                              f"(under {STRAY_SHARE:.1%} of the messages): {shown}"))
     for name in sorted(set(old.events) | set(new.events)):
         o, n = old.events.get(name), new.events.get(name)
+        if (o is None or name in strays["OLD"]) and (n is None or name in strays["NEW"]):
+            continue
         if o is None:
             out.append(Change(NON_BREAKING, "event-added", name, None, _added_text(n)))
         elif n is None:
-            out.append(_event_gone(old, new, o))
+            documented = reference is not None and name in reference.events
+            out.append(_event_gone(old, new, o, documented))
         else:
             hint = reference.events.get(name) if reference is not None else None
             out.extend(_event_changes(old, new, o, n, hint))
     order = {level: i for i, level in enumerate(LEVELS)}
     return sorted(out, key=lambda c: (order[c.level], c.event, c.path or "", c.kind))
+
+
+def _strays(contract: Contract, reference: Contract | None) -> set[str]:
+    """A capture's undocumented names seen in a tiny share of it: faults (a renamed event)
+    rather than a contract, which no other capture would carry alike."""
+    if not contract.inferred or not contract.messages:
+        return set()
+    documented = reference.events if reference is not None else {}
+    return {name for name, e in contract.events.items()
+            if name not in documented and e.name_pattern is None
+            and (e.messages or 0) < contract.messages * STRAY_SHARE}
 
 
 def _added_text(event: EventContract) -> str:
@@ -60,11 +82,19 @@ def _times(n: int) -> str:
     return "once" if n == 1 else f"{n} times"
 
 
-def _event_gone(old: Contract, new: Contract, o: EventContract) -> Change:
+def _event_gone(old: Contract, new: Contract, o: EventContract, documented: bool) -> Change:
+    """Gone from NEW. A capture cannot show that a documented event no longer exists; one
+    capture missing what another carried is breaking for a documented event, and for an
+    undocumented one (a stray, a renamed fault) only when OLD's rate makes it unlikely."""
     if new.inferred and not old.inferred:
         return Change(INFO, "event-not-seen", o.name, None,
                       "documented, not seen in the capture")
     seen = f" (seen {_times(o.messages)} in OLD)" if o.messages is not None else ""
+    if new.inferred and not documented and old.messages:
+        rate = o.messages / old.messages
+        if (1 - rate) ** (new.messages or 0) >= EVIDENCE:
+            return Change(INFO, "event-not-seen", o.name, None,
+                          f"undocumented, not seen in NEW{seen}")
     return Change(BREAKING, "event-removed", o.name, None, f"the event is gone{seen}")
 
 

@@ -17,8 +17,11 @@ import orjson
 from ..capture import CaptureError, CaptureFileError, CaptureItem, read_capture
 from . import ContractError
 from .model import (ANY_WORD, INFERRED, NAME_WORD, Contract, EventContract, FieldContract,
-                    json_type, placeholder, split_words)
+                    json_type, placeholder)
 
+# A minority of messages off the usual shape (faults: `check` reports them one by one) does
+# not change the contract this much of an event's traffic follows.
+NOISE = 0.05
 SMALL_SET = 10          # at most this many distinct values make a value set,
 REPEATS = 3             # each seen this many times on average (else they are just values)
 MAX_VALUE_CHARS = 64    # longer strings are never part of a value set
@@ -31,29 +34,41 @@ FIELD_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 
 
 class _Template:
-    """One routing-key (or ACL) shape of an event: per word, the first word seen, whether
-    it varied, and the data paths whose value equalled it in every message so far."""
+    """One routing-key (or ACL) shape of an event (its number of words): per word, how
+    often each word and each data path carrying it occurred."""
 
-    def __init__(self, parts: list[str], by_value: dict[str, set[str]]):
-        self.first = parts
-        self.varies = [False] * len(parts)
-        self.paths = [set(by_value.get(w, ())) for w in parts]
+    def __init__(self, size: int):
+        self.count = 0
+        self.words: list[dict[str, int]] = [{} for _ in range(size)]
+        self.paths: list[dict[str, int]] = [{} for _ in range(size)]
 
     def add(self, parts: list[str], by_value: dict[str, set[str]]) -> None:
+        self.count += 1
         for i, word in enumerate(parts):
-            if word != self.first[i]:
-                self.varies[i] = True
-            if self.paths[i]:
-                self.paths[i] &= by_value.get(word, set())
+            _count(self.words[i], word)
+            for path in by_value.get(word, ()):
+                _count(self.paths[i], path)
 
     def template(self) -> str:
+        """Per word: the paths that carried it in all but a few messages, else the word
+        itself if nearly always the same, else `{*}`."""
+        least = self.count * (1 - NOISE)
         out = []
-        for i, word in enumerate(self.first):
-            if self.paths[i]:
-                out.append(placeholder(self.paths[i]))
-            else:
-                out.append(placeholder([ANY_WORD]) if self.varies[i] else word)
+        for words, paths in zip(self.words, self.paths):
+            usual = [p for p, n in paths.items() if n >= least]
+            if usual:
+                out.append(placeholder(usual))
+                continue
+            word, n = max(words.items(), key=lambda kv: (kv[1], kv[0]))
+            out.append(word if n >= least else placeholder([ANY_WORD]))
         return ".".join(out)
+
+
+def _count(counts: dict, key, cap: int = 64) -> None:
+    if key in counts:
+        counts[key] += 1
+    elif len(counts) < cap:  # bounded: a word or path first seen late cannot be usual
+        counts[key] = 1
 
 
 class _Field:
@@ -61,8 +76,9 @@ class _Field:
 
     def __init__(self):
         self.seen = 0
-        self.types: set[str] = set()
-        self.values: set | None = set()
+        self.types: dict[str, int] = {}
+        # (JSON type, value) -> count: True and 1 are different values here.
+        self.values: dict[tuple, int] | None = {}
         self.opaque = False
 
     def add_value(self, value) -> None:
@@ -72,18 +88,31 @@ class _Field:
                                                and len(value) > MAX_VALUE_CHARS):
             self.values = None
             return
-        self.values.add(value)
-        if len(self.values) > SMALL_SET:
+        key = (json_type(value), value)
+        self.values[key] = self.values.get(key, 0) + 1
+        if len(self.values) > 2 * SMALL_SET:  # room for a few strays besides the set
             self.values = None
+
+    def value_set(self) -> tuple | None:
+        """The values, when few (strays left out) and each seen several times on average."""
+        if not self.values:
+            return None
+        total = sum(self.values.values())
+        usual = sorted((k for k, n in self.values.items() if n > total * NOISE),
+                       key=lambda k: (k[0], str(k[1])))
+        if not usual or len(usual) > SMALL_SET or REPEATS * len(usual) > total:
+            return None
+        return tuple(v for _, v in usual)
 
 
 class _Event:
-    def __init__(self):
+    def __init__(self, family: bool = False):
+        self.family = family  # an open family's names: the name word is `{@name}`
         self.messages = 0
         self.fields: dict[str, _Field] = {}
         self.routing_keys: dict[int, _Template] = {}
         self.acls: dict[int, _Template] = {}
-        self.no_acl = False
+        self.no_acl = 0
 
     def add(self, routing_key: str | None, msg: dict) -> None:
         self.messages += 1
@@ -94,13 +123,14 @@ class _Event:
             self._walk(msg["data"], "data", visited, 0)
         for path in visited:
             self.fields[path].seen += 1
+        name = msg["name"] if self.family else None
         if routing_key is not None:
-            _add_template(self.routing_keys, routing_key, by_value)
+            _add_template(self.routing_keys, _name_word(routing_key, name), by_value)
         acl = msg.get("required_acl")
         if isinstance(acl, str):
-            _add_template(self.acls, acl, by_value)
+            _add_template(self.acls, _name_word(acl, name), by_value)
         else:
-            self.no_acl = True
+            self.no_acl += 1
 
     def _walk(self, value, path: str, visited: set, depth: int) -> None:
         stats = self.fields.get(path)
@@ -109,7 +139,8 @@ class _Event:
                 return
             stats = self.fields[path] = _Field()
         visited.add(path)
-        stats.types.add(json_type(value))
+        t = json_type(value)
+        stats.types[t] = stats.types.get(t, 0) + 1
         stats.add_value(value)
         if depth >= MAX_DEPTH:
             return
@@ -125,24 +156,29 @@ class _Event:
 
     def contract(self, name: str) -> EventContract:
         maps = self._maps()
-        fields = {}
+        fields: dict[str, FieldContract] = {}
         for path, stats in sorted(self.fields.items(), key=lambda kv: _path_order(kv[0])):
-            if any(path.startswith(m) and path[len(m)] in ".[" for m in maps if m != path):
-                continue  # inside a map: its keys are data
-            in_array = "[]" in path
-            values = stats.values
-            small = values is not None and values and REPEATS * len(values) <= stats.seen
-            fields[path] = FieldContract(
-                path, tuple(sorted(stats.types)),
-                None if in_array else stats.seen == self.messages,
-                tuple(sorted(values, key=_value_order)) if small else None,
-                presence=None if in_array else stats.seen / self.messages,
-                seen=None if in_array else stats.seen, opaque=path in maps)
-        acls = sorted(t.template() for t in self.acls.values())
+            parent, container = _parent(path)
+            if parent is not None and (parent not in fields or parent in maps
+                                       or container not in fields[parent].types):
+                continue  # inside a map (its keys are data), or under a type seen rarely
+            fields[path] = self._field(path, stats, path in maps or self.family)
+            if self.family:
+                break  # the family's data: one opaque object (each name has its own keys)
+        no_acl = [None] if self.no_acl > self.messages * NOISE else []
         return EventContract(
-            name, tuple(sorted({t.template() for t in self.routing_keys.values()})),
-            tuple(([None] if self.no_acl else []) + sorted(set(acls))), fields,
-            messages=self.messages)
+            name, tuple(_usual(self.routing_keys, self.messages)),
+            tuple(no_acl + _usual(self.acls, self.messages)), fields, messages=self.messages)
+
+    def _field(self, path: str, stats: _Field, opaque: bool) -> FieldContract:
+        in_array = "[]" in path
+        total = sum(stats.types.values())
+        return FieldContract(
+            path, tuple(sorted(t for t, n in stats.types.items() if n > NOISE * total)),
+            None if in_array else stats.seen >= self.messages * (1 - NOISE),
+            stats.value_set(),
+            presence=None if in_array else stats.seen / self.messages,
+            seen=None if in_array else stats.seen, opaque=opaque)
 
     def _maps(self) -> set[str]:
         """Objects whose keys are data: one had a key no field has, or they have many keys,
@@ -159,21 +195,32 @@ class _Event:
                 maps.add(parent)
         return maps
 
+def _parent(path: str) -> tuple[str | None, str]:
+    """'data.a.b' -> ('data.a', 'object'); 'data.a[]' -> ('data.a', 'array')."""
+    if path.endswith("[]"):
+        return path[:-2], "array"
+    parent, dot, _ = path.rpartition(".")
+    return (parent, "object") if dot else (None, "")
+
+
 def _path_order(path: str):
     return path.count(".") + path.count("[]"), path
-
-
-def _value_order(value):
-    return json_type(value), str(value)
 
 
 def _add_template(shapes: dict[int, _Template], text: str, by_value) -> None:
     parts = text.split(".")
     shape = shapes.get(len(parts))
     if shape is None:
-        shapes[len(parts)] = _Template(parts, by_value)
-    else:
-        shape.add(parts, by_value)
+        if len(shapes) >= SMALL_SET:
+            return
+        shape = shapes[len(parts)] = _Template(len(parts))
+    shape.add(parts, by_value)
+
+
+def _usual(shapes: dict[int, _Template], messages: int) -> list[str]:
+    """The templates of the shapes more than a few of the event's messages have."""
+    return sorted({t.template() for t in shapes.values() if t.count > messages * NOISE})
+
 
 
 def _values_by_word(data) -> dict[str, set[str]]:
@@ -199,43 +246,20 @@ def _values_by_word(data) -> dict[str, set[str]]:
     return out
 
 
-def fold_families(contract: Contract, families: list[EventContract], known: set[str]
-                  ) -> Contract:
-    """Gather the names of an inferred contract that an open family of the catalogue stands
-    for (the AMI events), other than `known` names, into one entry under the family's key:
-    the event name in its templates becomes `{@name}`, its data one opaque object."""
-    events = dict(contract.events)
-    for family in families:
-        members = [e for n, e in contract.events.items()
-                   if n not in known and re.fullmatch(family.name_pattern, n)]
-        if not members:
-            continue
-        for member in members:
-            del events[member.name]
-        messages = sum(m.messages or 0 for m in members)
-        types = sorted({t for m in members if "data" in m.fields for t in m.fields["data"].types})
-        seen = sum(m.fields["data"].seen or 0 for m in members if "data" in m.fields)
-        data = FieldContract("data", tuple(types), seen == messages, presence=seen / messages,
-                             seen=seen, opaque=True)
-        events[family.name] = EventContract(
-            family.name, tuple(sorted({_name_word(t, m.name) for m in members
-                                       for t in m.routing_keys})),
-            tuple(sorted({_name_word(t, m.name) for m in members for t in m.acls},
-                         key=lambda t: (t is not None, t or ""))),
-            {"data": data}, name_pattern=family.name_pattern, messages=messages)
-    return Contract(contract.source, contract.kind, dict(sorted(events.items())),
-                    contract.version, contract.messages, contract.skipped)
+def _name_word(text: str, name: str | None) -> str:
+    if name is None:
+        return text
+    return ".".join(placeholder([NAME_WORD]) if w == name else w for w in text.split("."))
 
 
-def _name_word(template: str | None, name: str) -> str | None:
-    if template is None:
-        return None
-    return ".".join(placeholder([NAME_WORD]) if w == name else w for w in split_words(template))
-
-
-def infer_contract(path: str | Path) -> Contract:
-    """Read a capture file (JSONL, validator/capture.py) and infer its contract."""
+def infer_contract(path: str | Path, families: list[EventContract] = (),
+                   known: set[str] = frozenset()) -> Contract:
+    """Read a capture file (JSONL, validator/capture.py) and infer its contract. The names
+    an open family of the catalogue stands for (the AMI events), other than `known` names,
+    are gathered under the family's key, so that two captures with different AMI events do
+    not differ by them."""
     events: dict[str, _Event] = {}
+    family_of: dict[str, str | None] = {}
     messages = skipped = 0
     try:
         for item in read_capture(path):
@@ -246,19 +270,38 @@ def infer_contract(path: str | Path) -> Contract:
                 continue  # metadata lines
             msg = _message(item.body)
             name = msg.get("name") if msg is not None else None
-            if not isinstance(name, str) or (name not in events and len(events) >= MAX_EVENTS):
+            if not isinstance(name, str):
                 skipped += 1
                 continue
+            if name not in family_of and len(family_of) < MAX_EVENTS:
+                family_of[name] = _family(name, families, known)
+            key = family_of.get(name) or name
+            event = events.get(key)
+            if event is None:
+                if len(events) >= MAX_EVENTS:
+                    skipped += 1
+                    continue
+                event = events[key] = _Event(family=key != name)
             messages += 1
-            events.setdefault(name, _Event()).add(item.routing_key, msg)
+            event.add(item.routing_key, msg)
     except CaptureFileError as exc:
         raise ContractError(str(exc)) from None
     if not messages:
         raise ContractError(f"{path}: no event could be read from this capture "
                             f"({skipped} unreadable lines or bodies)")
-    return Contract(f"capture {Path(path).name}", INFERRED,
-                    {name: e.contract(name) for name, e in sorted(events.items())},
-                    messages=messages, skipped=skipped)
+    patterns = {f.name: f.name_pattern for f in families}
+    out = {}
+    for key, event in sorted(events.items()):
+        out[key] = event.contract(key)
+        out[key].name_pattern = patterns.get(key) if event.family else None
+    return Contract(f"capture {Path(path).name}", INFERRED, out, messages=messages,
+                    skipped=skipped)
+
+
+def _family(name: str, families, known) -> str | None:
+    if name in known:
+        return None
+    return next((f.name for f in families if re.fullmatch(f.name_pattern, name)), None)
 
 
 def _message(body: bytes) -> dict | None:

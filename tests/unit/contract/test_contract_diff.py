@@ -37,7 +37,13 @@ def _records(path: Path) -> list[dict]:
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
         rec = json.loads(line)
-        rec["payload"] = json.loads(rec.pop("body"))
+        try:
+            payload = json.loads(rec["body"])
+        except (KeyError, ValueError):
+            payload = None  # a faulty body stays as it was
+        if isinstance(payload, dict) and isinstance(payload.get("data"), dict):
+            del rec["body"]
+            rec["payload"] = payload
         out.append(rec)
     return out
 
@@ -124,10 +130,30 @@ def test_the_catalogue_and_its_generated_capture_agree(capture, capsys):
         assert code == 0, doc["changes"]
 
 
+def _faulty(path: Path, seed: int) -> Path:
+    assert main(["publish", "--dry-run", "--count", "5000", "--faulty", "0.05", "--seed",
+                 str(seed), "--record", str(path)]) == 0
+    return path
+
+
+def test_faulty_traffic_keeps_its_contract_and_shows_a_real_change(tmp_path, capsys):
+    # 5% of the messages carry one fault each (check's business, not a contract change).
+    old, other = _faulty(tmp_path / "a.jsonl", 1), _faulty(tmp_path / "b.jsonl", 2)
+    code, doc = _diff(capsys, old, other, "--fail-on", "non-breaking")
+    assert code == 0, doc["changes"]
+    assert {c["kind"] for c in doc["changes"]} <= {"stray-events", "values-seen"}
+    new = _mutated(other, tmp_path, "endpoint_status_update",
+                   lambda rec, i: rec["payload"]["data"].pop("endpoint_id", None))
+    code, doc = _diff(capsys, old, new, "--fail-on", "breaking")
+    assert code == 1
+    assert _changes(doc, BREAKING) == {("field-removed", "endpoint_status_update",
+                                        "data.endpoint_id")}
+
+
 def _mutated(capture: Path, tmp_path: Path, event: str, change) -> Path:
     records = _records(capture)
     for i, rec in enumerate(records):
-        if rec["payload"]["name"] == event:
+        if "payload" in rec and rec["payload"].get("name") == event:
             change(rec, i)
     return _write(tmp_path / "new.jsonl", records)
 

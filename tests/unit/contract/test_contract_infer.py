@@ -9,7 +9,7 @@ import pytest
 from validator.catalogue import load_catalogue
 from validator.contract import ContractError
 from validator.contract.from_catalogue import contract_from_catalogue
-from validator.contract.infer import fold_families, infer_contract
+from validator.contract.infer import infer_contract
 from validator.contract.model import templates_compatible
 
 U1, U2 = "8e58d2a7-cfed-4c2e-ac72-14e0b5c26dc2", "a1223fe6-bff8-4fb6-a982-f9157dea5094"
@@ -48,6 +48,18 @@ def test_a_constant_word_equal_to_a_value_is_a_placeholder_and_tuples_index(tmp_
     assert event.acls == (None,)
 
 
+def test_a_few_faulty_messages_do_not_make_the_contract(tmp_path):
+    records = [_msg("ev", {"user": u, "n": 1}, f"a.{u}", f"x.{u}") for u in (U1, U2) * 20]
+    records[0]["routing_key"] = "a.b.c"                   # another shape, once in 40
+    records[1]["payload"]["required_acl"] = f"x.{U1}"   # another user's ACL, once
+    records[2]["payload"]["data"]["n"] = "1"             # another type, once
+    del records[3]["payload"]["data"]["user"]            # a required field missing, once
+    event = infer_contract(_capture(tmp_path, records)).events["ev"]
+    assert event.routing_keys == ("a.{user}",) and event.acls == ("x.{user}",)
+    assert event.fields["data.n"].types == ("integer",)
+    assert event.fields["data.user"].required and event.fields["data.user"].presence < 1
+
+
 def test_types_presence_and_small_value_sets(tmp_path):
     records = [_msg("ev", {"s": ["a", "b", "c"][i % 3], "v": i, "o": None if i % 2 else "x",
                            **({"opt": True} if i < 3 else {})}, "k") for i in range(12)]
@@ -69,14 +81,16 @@ def test_maps_are_one_opaque_field(tmp_path):
 def test_open_family_names_fold_into_the_catalogue_family(tmp_path):
     catalogue = contract_from_catalogue(load_catalogue())
     families = [e for e in catalogue.events.values() if e.name_pattern]
-    records = [_msg(n, {"Queue": "q"}, f"ami.{n}") for n in ("Newstate", "VarSet")]
+    records = [_msg(n, {"Queue": "q"}, f"ami.{n}") for n in ("Newstate", "VarSet") * 10]
+    records.append(_msg("VarSet", {"Queue": "q"}, "ami.Other"))  # one stray routing key
     records.append(_msg("call_held", {"call_id": "1.2"}, "calls.hold.created"))
-    folded = fold_families(infer_contract(_capture(tmp_path, records)), families,
-                           set(catalogue.events))
+    folded = infer_contract(_capture(tmp_path, records), families, set(catalogue.events))
     family = families[0]
     assert sorted(folded.events) == sorted(["call_held", family.name])
     assert folded.events[family.name].routing_keys == family.routing_keys
-    assert folded.events[family.name].messages == 2
+    assert folded.events[family.name].messages == 21
+    assert list(folded.events[family.name].fields) == ["data"]
+    assert folded.events[family.name].fields["data"].opaque
 
 
 def test_lines_that_carry_no_event_are_skipped_and_counted(tmp_path):
