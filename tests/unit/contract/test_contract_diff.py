@@ -15,6 +15,7 @@ from validator.contract.diff import BREAKING, INFO, NON_BREAKING, diff
 from validator.contract.from_catalogue import contract_from_catalogue
 
 PER_EVENT = 20
+W = "ca7f87e9-c2c8-5fad-ba1b-c3140ebb9be3"
 
 
 @pytest.fixture(scope="module")
@@ -256,3 +257,20 @@ def test_a_broken_catalogue_file_is_one_line(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
     assert proc.stderr.startswith("wazo-bus-validator: error: OLD ")
+
+
+def test_small_hand_written_captures(tmp_path, capsys):
+    def line(name, data, rk):
+        return {"routing_key": rk, "payload": {"name": name, "origin_uuid": W, "data": data}}
+    old = _write(tmp_path / "old.jsonl", [line("foo_done", {"id": 1}, "foo.done"),
+                                          line("bar_done", {"id": 2, "n": "x"}, "bar.done"),
+                                          line("bar_done", {"id": 3, "n": "y"}, "bar.done")])
+    new = _write(tmp_path / "new.jsonl", [line("bar_done", {"id": "2"}, "bar.done"),
+                                          line("bar_done", {"id": "3"}, "bar.done"),
+                                          line("baz_done", {}, "baz.done")])
+    code, doc = _diff(capsys, old, new, "--fail-on", "breaking")
+    assert code == 1
+    assert _changes(doc, BREAKING) == {("event-removed", "foo_done", None),
+                                       ("field-type-changed", "bar_done", "data.id"),
+                                       ("field-removed", "bar_done", "data.n")}
+    assert _changes(doc, NON_BREAKING) == {("event-added", "baz_done", None)}
