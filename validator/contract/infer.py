@@ -120,7 +120,8 @@ class _Event:
         by_value = _values_by_word(msg.get("data")) if data_present else {}
         visited: set[str] = set()
         if data_present:
-            self._walk(msg["data"], "data", visited, 0)
+            # A family's names each have their own keys: its data is one opaque object.
+            self._walk(msg["data"], "data", visited, MAX_DEPTH if self.family else 0)
         for path in visited:
             self.fields[path].seen += 1
         name = msg["name"] if self.family else None
@@ -163,8 +164,6 @@ class _Event:
                                        or container not in fields[parent].types):
                 continue  # inside a map (its keys are data), or under a type seen rarely
             fields[path] = self._field(path, stats, path in maps or self.family)
-            if self.family:
-                break  # the family's data: one opaque object (each name has its own keys)
         no_acl = [None] if self.no_acl > self.messages * NOISE else []
         return EventContract(
             name, tuple(_usual(self.routing_keys, self.messages)),
@@ -194,6 +193,7 @@ class _Event:
             if len(seen) > SMALL_SET and 2 * max(seen) <= total:
                 maps.add(parent)
         return maps
+
 
 def _parent(path: str) -> tuple[str | None, str]:
     """'data.a.b' -> ('data.a', 'object'); 'data.a[]' -> ('data.a', 'array')."""
