@@ -182,10 +182,12 @@ def _parse_with_official_parser(path: Path) -> dict:
     return json.loads(proc.stdout)
 
 
-@pytest.mark.parametrize("suffix", [".yaml", ".json"])
-def test_the_official_parser_accepts_the_document(tmp_path, document, suffix):
+@pytest.mark.parametrize("version, suffix", [("17.08", ".yaml"), ("17.08", ".json"),
+                                             ("15.01", ".yaml")])
+def test_the_official_parser_accepts_the_document(tmp_path, catalogue, version, suffix):
     path = tmp_path / f"bus{suffix}"
-    path.write_text(render(document, suffix.lstrip(".")), encoding="utf-8")
+    path.write_text(render(build_document(catalogue, version), suffix.lstrip(".")),
+                    encoding="utf-8")
     result = _parse_with_official_parser(path)
     # Severity 0 is an error, 1 a warning (spectral's levels); 2 and 3 are info and hints
     # (3.0.0 is not the latest AsyncAPI version).
