@@ -19,6 +19,7 @@ LEVELS = (BREAKING, NON_BREAKING, INFO)
 # less than this probability of missing it by chance.
 EVIDENCE = 0.01
 STRAY_SHARE = 0.005
+MIN_SEEN = 5  # a field seen only as null this often, and never so on the other side, changed
 
 
 @dataclass(frozen=True)
@@ -181,8 +182,9 @@ def _field_gone(new: Contract, o: EventContract, fo: FieldContract, n: EventCont
 def _field_changes(old: Contract, new: Contract, event: str, fo: FieldContract,
                    fn: FieldContract, n: EventContract) -> list[Change]:
     out = []
-    if (old.inferred or new.inferred) and ("null",) in (fo.types, fn.types):
-        # A field seen only as null says nothing of its type.
+    if (old.inferred or new.inferred) and ("null",) in (fo.types, fn.types) \
+            and not _null_only_is_a_change(fo, fn):
+        # A field seen only as null, a few times, says nothing of its type.
         if fo.types != fn.types:
             out.append(Change(INFO, "field-type-null-only", event, fo.path,
                               f"type {'|'.join(fo.types)} -> {'|'.join(fn.types)}"))
@@ -202,6 +204,19 @@ def _field_changes(old: Contract, new: Contract, event: str, fo: FieldContract,
         out.append(_required_change(new, event, fo, fn, n))
     out += _enum_changes(old, new, event, fo, fn)
     return out
+
+
+def _null_only_is_a_change(fo: FieldContract, fn: FieldContract) -> bool:
+    """Always null on one side, never null on the other, each side declared or seen at
+    least MIN_SEEN times: the value went away (or came), whatever the type."""
+    if "null" in fo.types and "null" in fn.types:
+        return False
+    for f in (fo, fn):
+        if f.required is None:  # array items carry no counts
+            return False
+        if f.presence is not None and (f.seen or 0) < MIN_SEEN:
+            return False
+    return True
 
 
 def _required_change(new: Contract, event: str, fo: FieldContract, fn: FieldContract,

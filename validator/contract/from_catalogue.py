@@ -10,6 +10,7 @@ from .model import (ANY_WORD, DECLARED, NAME_WORD, Contract, EventContract, Fiel
                     json_type, placeholder)
 from .versions import catalogue_at, target_version
 
+ENVELOPE_FIELD = "origin_uuid"
 MAX_DEPTH = 8  # no catalogue schema nests this deep; a guard against a self-referring $ref
 
 
@@ -95,8 +96,10 @@ def declared_types(schema) -> tuple[str, ...]:
 
 
 def data_fields(data_schema, definitions: dict) -> dict[str, FieldContract]:
-    """Every declared path of `data`, `data` itself first."""
-    out: dict[str, FieldContract] = {}
+    """The envelope's origin_uuid, then every declared path of `data`, `data` itself first
+    (name and required_acl are the contract's own: the event's key, its ACL templates)."""
+    out: dict[str, FieldContract] = {
+        ENVELOPE_FIELD: FieldContract(ENVELOPE_FIELD, ("string",), True)}
     _walk(data_schema, definitions, "data", True, out, 0)
     return out
 

@@ -30,6 +30,8 @@ MAX_FIELDS = 500        # per event: a hostile capture cannot grow memory withou
 MAX_EVENTS = 10_000
 # Keys that look like field names; any other key (a channel id, a phone number) makes its
 # object a map, recorded as one opaque field.
+# The envelope keys the contract holds otherwise: the event's key, its ACLs, its data.
+ENVELOPE_OWN = ("name", "required_acl", "data")
 FIELD_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 
 
@@ -119,6 +121,9 @@ class _Event:
         data_present = "data" in msg
         by_value = _values_by_word(msg.get("data")) if data_present else {}
         visited: set[str] = set()
+        for key, value in msg.items():
+            if key not in ENVELOPE_OWN:  # origin_uuid, and any other envelope key: one field
+                self._walk(value, key, visited, MAX_DEPTH)
         if data_present:
             # A family's names each have their own keys: its data is one opaque object.
             self._walk(msg["data"], "data", visited, MAX_DEPTH if self.family else 0)

@@ -274,3 +274,28 @@ def test_small_hand_written_captures(tmp_path, capsys):
                                        ("field-type-changed", "bar_done", "data.id"),
                                        ("field-removed", "bar_done", "data.n")}
     assert _changes(doc, NON_BREAKING) == {("event-added", "baz_done", None)}
+
+
+def test_a_value_always_null_in_new_is_a_type_change_and_one_null_is_not(capture, tmp_path,
+                                                                          capsys):
+    new = _mutated(capture, tmp_path, "user_edited",
+                   lambda rec, i: rec["payload"]["data"].update(uuid=None))
+    code, doc = _diff(capsys, capture, new, "--fail-on", "breaking")
+    assert code == 1
+    assert _changes(doc, BREAKING) == {("field-type-changed", "user_edited", "data.uuid")}
+    records = [r for r in _records(capture) if r["payload"]["name"] == "user_edited"][:1]
+    old = _write(tmp_path / "one.jsonl", records)
+    records[0]["payload"]["data"]["uuid"] = None
+    one_null = _write(tmp_path / "one-null.jsonl", records)
+    code, doc = _diff(capsys, old, one_null, "--fail-on", "breaking")
+    assert code == 0 and _changes(doc) == {("field-type-null-only", "user_edited", "data.uuid")}
+
+
+def test_envelope_keys_are_fields_too(capture, tmp_path, capsys):
+    def drop_origin(rec, i):
+        del rec["payload"]["origin_uuid"]
+        rec["payload"]["tenant"] = "t1"
+    new = _mutated(capture, tmp_path, "call_held", drop_origin)
+    code, doc = _diff(capsys, capture, new)
+    assert _changes(doc, BREAKING) == {("field-removed", "call_held", "origin_uuid")}
+    assert _changes(doc, NON_BREAKING) == {("field-added", "call_held", "tenant")}

@@ -74,7 +74,7 @@ def test_maps_are_one_opaque_field(tmp_path):
     records = [_msg("ev", {"talking_to": {f"{i}.{j}": U1 for j in range(2)},
                            "vars": {f"k{i}x{j}": "v" for j in range(3)}}, "k") for i in range(8)]
     fields = infer_contract(_capture(tmp_path, records)).events["ev"].fields
-    assert sorted(fields) == ["data", "data.talking_to", "data.vars"]
+    assert sorted(fields) == ["data", "data.talking_to", "data.vars", "origin_uuid"]
     assert fields["data.talking_to"].opaque and fields["data.vars"].opaque
 
 
@@ -89,7 +89,7 @@ def test_open_family_names_fold_into_the_catalogue_family(tmp_path):
     assert sorted(folded.events) == sorted(["call_held", family.name])
     assert folded.events[family.name].routing_keys == family.routing_keys
     assert folded.events[family.name].messages == 21
-    assert list(folded.events[family.name].fields) == ["data"]
+    assert list(folded.events[family.name].fields) == ["data", "origin_uuid"]
     assert folded.events[family.name].fields["data"].opaque
 
 
