@@ -51,7 +51,10 @@ def diff(old: Contract, new: Contract, reference: Contract | None = None) -> lis
         o, n = old.events.get(name), new.events.get(name)
         if (o is None or name in strays["OLD"]) and (n is None or name in strays["NEW"]):
             continue
-        if o is None:
+        if o is None and old.inferred and not new.inferred:
+            out.append(Change(INFO, "event-not-seen", name, None,
+                              "documented, not seen in OLD's capture"))
+        elif o is None:
             out.append(Change(NON_BREAKING, "event-added", name, None, _added_text(n)))
         elif n is None:
             out.append(_event_gone(old, new, o))

@@ -299,3 +299,11 @@ def test_envelope_keys_are_fields_too(capture, tmp_path, capsys):
     code, doc = _diff(capsys, capture, new)
     assert _changes(doc, BREAKING) == {("field-removed", "call_held", "origin_uuid")}
     assert _changes(doc, NON_BREAKING) == {("field-added", "call_held", "tenant")}
+
+
+def test_events_a_capture_lacks_are_info_against_a_catalogue(capture, tmp_path, capsys):
+    kept = [r for r in _records(capture) if r["payload"]["name"] != "call_held"]
+    partial = _write(tmp_path / "partial.jsonl", kept)
+    for old, new in (("17.08", partial), (partial, "17.08")):
+        code, doc = _diff(capsys, old, new, "--fail-on", "non-breaking")
+        assert code == 0 and _changes(doc) == {("event-not-seen", "call_held", None)}
