@@ -7,9 +7,10 @@ from dataclasses import replace
 
 from .. import codes as C
 from .simulate import Simulator
-from .stats import DeliveryStats
+from .stats import UNKNOWN, DeliveryStats
 
 CRASH = "X901"
+COUNTED_NAMES = 2000
 
 
 class DeliveryReport:
@@ -23,6 +24,9 @@ class DeliveryReport:
         # Kept per compiled event, so that an open family's endless names share one entry.
         self.resolve = checker.resolve
         self.as_documented: dict = {}
+        # name -> (its counts, actual label, expected label): a conforming message of a
+        # name seen before costs three increments (bounded: an open family has endless names)
+        self.counted_as: dict = {}
 
     def _audience_is_invariant(self, compiled, name: str) -> bool:
         acl = compiled.acl
@@ -38,11 +42,23 @@ class DeliveryReport:
             return result  # the checker failed on it: nothing is known of it
         compiled = None
         if not result.findings and result.name is not None:
+            counted = self.counted_as.get(result.name)
+            if counted is not None:
+                entry, actual, expected = counted
+                entry.messages += 1
+                entry.actual[actual] += 1
+                entry.expected[expected] += 1
+                return result
             compiled = self.resolve(result.name)[0]
             known = self.as_documented.get(compiled)
             if known is not None:
-                self.stats.add(known if known.name == result.name
-                               else replace(known, name=result.name))
+                if known.name != result.name:
+                    known = replace(known, name=result.name)
+                entry = self.stats.add(known)
+                if len(self.counted_as) < COUNTED_NAMES:
+                    self.counted_as[result.name] = (
+                        entry, known.actual.label(known.concerned),
+                        known.expected.label(known.concerned) if known.expected else UNKNOWN)
                 return result
         delivery = self.sim.simulate(body, result)
         self.stats.add(delivery)

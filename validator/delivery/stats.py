@@ -72,7 +72,8 @@ class DeliveryStats:
     def __init__(self):
         self.events: dict[str, _EventDelivery] = {}
 
-    def add(self, delivery: Delivery) -> None:
+    def add(self, delivery: Delivery) -> "_EventDelivery":
+        """Counts one message's delivery; returns the entry it was counted in."""
         if delivery.name is None:
             key = NOT_AN_EVENT
         else:
@@ -92,6 +93,7 @@ class DeliveryStats:
             stats.lost += 1
         if delivery.consequence is not None:
             stats.consequences[delivery.consequence.code] += 1
+        return stats
 
     def merge(self, other: DeliveryStats) -> DeliveryStats:
         """Adds `other` into this one (and returns it): merge(a, b) == stats of a + b."""
