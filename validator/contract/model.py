@@ -11,6 +11,8 @@ event name (the AMI family), `{*}` a word that varies with nothing in the data, 
 
 from __future__ import annotations
 
+from ..jsonvalue import json_type  # noqa: F401 - the contract modules import it from here
+
 import re
 from dataclasses import dataclass, field
 
@@ -142,20 +144,6 @@ def templates_compatible(a: str | None, b: str | None) -> bool:
 
 # -- JSON types -----------------------------------------------------------------------------
 
-def json_type(value) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 def covers(types: tuple[str, ...], t: str) -> bool:

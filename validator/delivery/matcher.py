@@ -17,6 +17,8 @@ matches a newline.
 
 from __future__ import annotations
 
+from ..jsonvalue import json_type
+
 import json
 import re
 from dataclasses import dataclass
@@ -135,18 +137,6 @@ class Dispatch:
     msg: dict | None = None     # the decoded body, when it is an object
 
 
-def json_type(value) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 def decode(body: bytes) -> tuple[object, str]:
@@ -176,12 +166,12 @@ def dispatch_of(body: bytes | None = None, msg: object = None) -> Dispatch:
         if why:
             return Dispatch(DROPPED, why=why)
     if not isinstance(msg, dict):
-        return Dispatch(DROPPED, why=f"the body is a JSON {json_type(msg)}, not an object")
+        return Dispatch(DROPPED, why=f"the body is a JSON {json_type(msg, integer=False)}, not an object")
     if "name" not in msg:
         return Dispatch(DROPPED, why="the body has no name", msg=msg)
     name = msg["name"]
     if not isinstance(name, str):
-        return Dispatch(DROPPED, why=f"name is a {json_type(name)}, not a string", msg=msg)
+        return Dispatch(DROPPED, why=f"name is a {json_type(name, integer=False)}, not a string", msg=msg)
     if "required_acl" not in msg:
         return Dispatch(ABSENT, name=name, msg=msg)
     acl = msg["required_acl"]
@@ -189,5 +179,5 @@ def dispatch_of(body: bytes | None = None, msg: object = None) -> Dispatch:
         return Dispatch(NULL, name=name, msg=msg)
     if not isinstance(acl, str):
         return Dispatch(DROPPED, name=name, msg=msg,
-                        why=f"required_acl is a {json_type(acl)}, not a string or null")
+                        why=f"required_acl is a {json_type(acl, integer=False)}, not a string or null")
     return Dispatch(STRING, acl=acl, name=name, msg=msg)
