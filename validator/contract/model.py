@@ -11,10 +11,9 @@ event name (the AMI family), `{*}` a word that varies with nothing in the data, 
 
 from __future__ import annotations
 
-from ..jsonvalue import json_type  # noqa: F401 - the contract modules import it from here
-
 import re
 from dataclasses import dataclass, field
+from ..jsonvalue import json_type  # noqa: F401 - the contract modules import it from here
 
 DECLARED = "catalogue"
 INFERRED = "capture"

@@ -17,14 +17,13 @@ matches a newline.
 
 from __future__ import annotations
 
-from ..jsonvalue import json_type
-
 import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 import orjson
+from ..jsonvalue import json_type
 
 # How websocketd's dispatcher sees a message's required_acl.
 ABSENT = "absent"      # the key is missing: forwarded to no client
@@ -166,12 +165,14 @@ def dispatch_of(body: bytes | None = None, msg: object = None) -> Dispatch:
         if why:
             return Dispatch(DROPPED, why=why)
     if not isinstance(msg, dict):
-        return Dispatch(DROPPED, why=f"the body is a JSON {json_type(msg, integer=False)}, not an object")
+        return Dispatch(DROPPED,
+                        why=f"the body is a JSON {json_type(msg, integer=False)}, not an object")
     if "name" not in msg:
         return Dispatch(DROPPED, why="the body has no name", msg=msg)
     name = msg["name"]
     if not isinstance(name, str):
-        return Dispatch(DROPPED, why=f"name is a {json_type(name, integer=False)}, not a string", msg=msg)
+        return Dispatch(DROPPED, msg=msg,
+                        why=f"name is a {json_type(name, integer=False)}, not a string")
     if "required_acl" not in msg:
         return Dispatch(ABSENT, name=name, msg=msg)
     acl = msg["required_acl"]
