@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import orjson
+
 from ..jsonvalue import json_type
 
 # How websocketd's dispatcher sees a message's required_acl.
