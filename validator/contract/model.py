@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+
 from ..jsonvalue import json_type  # noqa: F401 - the contract modules import it from here
 
 DECLARED = "catalogue"
