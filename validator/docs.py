@@ -18,7 +18,7 @@ from .catalogue import Catalogue, EventSpec
 from .check import Checker
 from .findings import FAIL
 from .pages import example_routing_key
-from .strategies import Example, Generator, RandomSource, Schemas, generator
+from .generate import Example, Generator, RandomSource, Schemas
 
 INDENT = "    "
 
@@ -182,7 +182,7 @@ def docs_seed(label: str) -> str:
 
 
 def render_events(catalogue: Catalogue, gen: Generator | None = None) -> str:
-    gen = gen or generator(catalogue)
+    gen = gen or Generator(catalogue)
     fields = FieldRenderer(catalogue)
     ct = catalogue.meta["content_type"]
     lines: list[str] = [".. _bus-events:", ""]

@@ -14,7 +14,7 @@ import time
 from collections import Counter
 
 from ..capture import CaptureFileError, CaptureWriter
-from ..strategies import GenerationError
+from ..generate import GenerationError
 from ..urls import default_url, redact_url, scrub
 from . import common
 from .examples import build_generator

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+import strategies_profile  # noqa: E402,F401  (the deterministic hypothesis profile)
+
 import json
 import os
 import re
@@ -10,12 +16,11 @@ import sys
 
 import orjson
 import pytest
-import strategies_profile  # noqa: F401  (loads the deterministic "ci" hypothesis profile)
 
 from validator.catalogue import load_catalogue
 from validator.check import MISSING, Checker
 from validator.cli import main
-from validator.strategies import representative_versions
+from validator.generate.strategies import representative_versions
 
 CAT = load_catalogue()
 CLI = [sys.executable, "-m", "validator.cli"]
