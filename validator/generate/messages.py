@@ -169,6 +169,8 @@ class Generator(FaultMaker):
             enum = resolved.get("enum") if isinstance(resolved, dict) else None
             if enum and get_path(out, path) is not MISSING and set(seq["order"]) <= set(enum):
                 set_path(out, path, seq["order"][index % len(seq["order"])])
+        if out == data:
+            return data
         return out if self.schemas.is_valid(schema, out) else data
 
     def _finish(self, src, target, msg, name_values, compiled, *, acl=MISSING, rk=None,
