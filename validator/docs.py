@@ -274,9 +274,43 @@ def _event_section(spec: EventSpec, gen: Generator, fields: FieldRenderer) -> li
     else:
         target_gen = gen
     example = target_gen.valid(RandomSource(docs_seed(target.label)), target)
+    order = page_key_order(page_body_for(gen.catalogue, spec))
     lines += [f"This example is generated: {_sentence(why)}.", ""]
-    lines += literal_block(example_json(example.msg))
+    lines += literal_block(example_json(in_page_order(example.msg, order)))
     return lines
+
+
+def page_key_order(body: str | None) -> dict:
+    """Each key of the page's example text -> the rank of its first appearance. Read from
+    the text, not parsed: it works on the page's examples that are not valid JSON too."""
+    order: dict = {}
+    for key in re.findall(r'"((?:[^"\\]|\\.)*)"\s*:', body or ""):
+        order.setdefault(key, len(order))
+    return order
+
+
+def in_page_order(value, order: dict):
+    """The value with every object's keys in the order the page's example writes them (keys
+    the page does not show keep their place, after those it shows)."""
+    if isinstance(value, list):
+        return [in_page_order(v, order) for v in value]
+    if not isinstance(value, dict) or not order:
+        return value
+    ranks, last = {}, (-1, 0)
+    for i, k in enumerate(value):  # a key the page does not show follows its predecessor
+        last = (order[k], 0) if k in order else (last[0], i + 1)
+        ranks[k] = last
+    return {k: in_page_order(value[k], order) for k in sorted(value, key=ranks.__getitem__)}
+
+
+def page_body_for(catalogue: Catalogue, spec: EventSpec) -> str | None:
+    """The page's example text for this event, else that of an event of the same data."""
+    if spec.example:
+        return spec.example["body"]
+    def ref(data):
+        return data.get("$ref", data) if isinstance(data, dict) else data
+    same = [s for s in catalogue.events if s.example and ref(s.data) == ref(spec.data)]
+    return same[0].example["body"] if same else None
 
 
 def _sentence(text: str) -> str:
@@ -325,7 +359,9 @@ def _errata_section(catalogue: Catalogue, gen: Generator) -> list[str]:
         lines.append("")
         example = _erratum_example(gen, erratum)
         if example is not None:
-            lines += literal_block(example_json(example.msg))
+            spec = gen.target(example.name).spec
+            order = page_key_order(page_body_for(gen.catalogue, spec))
+            lines += literal_block(example_json(in_page_order(example.msg, order)))
     return lines
 
 
