@@ -240,6 +240,33 @@ class Generator(FaultMaker):
         if not covers:
             raise GenerationError(f"erratum {erratum.id} does not concern {name} at "
                                   f"{self.version_text}")
+        chosen, chosen_acl = self._choose_covers(src, erratum, covers, full)
+        msg = copy.deepcopy(base.msg)
+        msg.pop("required_acl", None)
+        data_schema = self.view(target.spec)["data"]
+        for c in chosen:
+            path = parse_json_path(c.path)
+            if c.code == "D600":
+                del_path(msg, path)
+            else:
+                set_path(msg, path, self._cover_value(src, c, erratum, path))
+        chosen_all = chosen + ([chosen_acl] if chosen_acl else [])
+        for c in chosen_all:
+            if c.when is not None:
+                self._conform(src, msg, c.when, (), covers, erratum, data_schema)
+                if not self.schemas.is_valid(c.when, msg):
+                    raise GenerationError(f"erratum {erratum.id}: cannot meet the `when` of "
+                                          f"cover {c.code} {c.path or ''}")
+        acl = self._erratum_acl(src, erratum, msg, compiled, name_values, chosen_all,
+                                chosen_acl)
+        rk = compiled.rk.fill(msg, name_values)
+        return self._finish(src, target, msg, name_values, compiled, acl=acl,
+                            rk=base.routing_key if rk is MISSING else rk, erratum=erratum.id)
+
+    @staticmethod
+    def _choose_covers(src, erratum, covers, full):
+        """(data covers, ACL cover or None) to apply: some of them, or with `full` every data
+        cover and one ACL cover."""
         acl_covers = [c for c in covers if c.code.startswith("A")]
         data_covers = [c for c in covers if not c.code.startswith("A")]
         for c in data_covers:
@@ -258,40 +285,27 @@ class Generator(FaultMaker):
                 chosen_acl = pick
             else:
                 chosen = [pick]
-        msg = copy.deepcopy(base.msg)
-        msg.pop("required_acl", None)
-        data_schema = self.view(target.spec)["data"]
-        for c in chosen:
-            path = parse_json_path(c.path)
-            if c.code == "D600":
-                del_path(msg, path)
-            else:
-                set_path(msg, path, self._cover_value(src, c, erratum, path))
-        for c in chosen + ([chosen_acl] if chosen_acl else []):
-            if c.when is not None:
-                self._conform(src, msg, c.when, (), covers, erratum, data_schema)
-                if not self.schemas.is_valid(c.when, msg):
-                    raise GenerationError(f"erratum {erratum.id}: cannot meet the `when` of "
-                                          f"cover {c.code} {c.path or ''}")
-        # The ACL: the documented one, unless a chosen cover says which it may be.
+        return chosen, chosen_acl
+
+    @staticmethod
+    def _erratum_acl(src, erratum, msg, compiled, name_values, chosen_all, chosen_acl):
+        """The documented ACL, unless a chosen cover says which it may be."""
         acl = compiled.acl.fill(msg, name_values) if compiled.acl is not None else MISSING
         allowed = None
-        for c in chosen + ([chosen_acl] if chosen_acl else []):
+        for c in chosen_all:
             if c.acl is not None:
                 values = [None if t is None else Template(t, {}, {}).fill(msg) for t in c.acl]
                 allowed = values if allowed is None else [v for v in allowed if v in values]
         if chosen_acl is not None and chosen_acl.code == "A500":
-            acl = MISSING
-        elif chosen_acl is not None and chosen_acl.code == "A501":
-            acl = None
-        elif allowed is not None and acl not in allowed:
+            return MISSING
+        if chosen_acl is not None and chosen_acl.code == "A501":
+            return None
+        if allowed is not None and acl not in allowed:
             usable = [v for v in allowed if v is not MISSING]
             if not usable:
                 raise GenerationError(f"erratum {erratum.id}: no ACL satisfies its covers")
-            acl = src.choice(usable)
-        rk = compiled.rk.fill(msg, name_values)
-        return self._finish(src, target, msg, name_values, compiled, acl=acl,
-                            rk=base.routing_key if rk is MISSING else rk, erratum=erratum.id)
+            return src.choice(usable)
+        return acl
 
     def _cover_value(self, src, cover, erratum, path, extra=None):
         schema = cover.value if extra is None else self.schemas.merge(cover.value, extra)

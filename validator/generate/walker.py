@@ -57,17 +57,9 @@ class Walker:
 
     def gen(self, src, schema, loc: tuple = (), path: tuple = (), bound: frozenset = frozenset(),
             depth: int = 0):
-        if depth > 12:
-            raise GenerationError(f"schema at {loc} nests deeper than 12 levels")
-        if schema is True or schema is None:
-            schema = {}
-        if schema is False:
-            raise GenerationError(f"schema at {loc} accepts nothing")
-        schema, loc = self.schemas.resolve(schema, loc)
-        for key in UNSUPPORTED:
-            if key in schema:
-                raise GenerationError(f"schema keyword {key!r} (at {'/'.join(map(str, loc))}) "
-                                      "is not supported by the generator")
+        """A value of `schema`; `loc` names the schema location (samples, hints), `path` the
+        value's place in the data, `bound` the data paths a routing key or ACL carries."""
+        schema, loc = self._usable(schema, loc, depth)
         is_bound = path in bound
         if "const" in schema:
             return copy.deepcopy(schema["const"])
@@ -80,10 +72,30 @@ class Walker:
                 rest = {k: v for k, v in schema.items() if k != key}
                 return self.gen(src, self.schemas.merge(rest, branch) if rest else branch,
                                 loc + (key,), path, bound, depth + 1)
-        types = self.schemas.types(schema)
-        if types is None:
-            types = self._implied_types(schema)
+        types = self.schemas.types(schema) or self._implied_types(schema)
         kind = src.choice(types) if len(types) > 1 else types[0]
+        if kind in ("array", "object"):
+            make = self._array if kind == "array" else self._object
+            return make(src, schema, loc, path, bound, depth)
+        if kind == "string":
+            return self._string(src, schema, loc, path, is_bound)
+        return self._scalar(src, kind, schema, loc, path)
+
+    def _usable(self, schema, loc, depth):
+        """The schema resolved, or a GenerationError naming what this walker cannot do."""
+        if depth > 12:
+            raise GenerationError(f"schema at {loc} nests deeper than 12 levels")
+        if schema is False:
+            raise GenerationError(f"schema at {loc} accepts nothing")
+        schema, loc = self.schemas.resolve({} if schema is True or schema is None else schema,
+                                           loc)
+        for key in UNSUPPORTED:
+            if key in schema:
+                raise GenerationError(f"schema keyword {key!r} (at {'/'.join(map(str, loc))}) "
+                                      "is not supported by the generator")
+        return schema, loc
+
+    def _scalar(self, src, kind, schema, loc, path):
         if kind == "null":
             return None
         if kind == "boolean":
@@ -95,12 +107,6 @@ class Walker:
             value = whole + src.integer(0, 99) / 100
             hi = schema.get("maximum")
             return value if hi is None or value <= hi else whole
-        if kind == "string":
-            return self._string(src, schema, loc, path, is_bound)
-        if kind == "array":
-            return self._array(src, schema, loc, path, bound, depth)
-        if kind == "object":
-            return self._object(src, schema, loc, path, bound, depth)
         raise GenerationError(f"type {kind!r} at {loc} is not a JSON type")
 
     @staticmethod
@@ -328,61 +334,66 @@ class Walker:
         return list(dict.fromkeys(src.choice(pool) for _ in range(n)))
 
 
-def harvest(catalogue: Catalogue, schemas: Schemas) -> dict:
-    """Values of the page's own examples, per schema location: realistic samples."""
-    samples: dict[tuple, list] = {}
+class _Harvest:
+    """Values of the page's own examples, per schema location."""
 
-    def add(loc, value):
-        pool = samples.setdefault(loc, [])
+    def __init__(self, schemas: Schemas):
+        self.schemas = schemas
+        self.samples: dict[tuple, list] = {}
+
+    def add(self, loc, value):
+        pool = self.samples.setdefault(loc, [])
         if value not in pool:
             pool.append(value)
 
-    def walk(schema, value, loc):
+    def walk(self, schema, value, loc):
         if schema is None or schema is False:
             return
-        schema, loc = schemas.resolve(schema if schema is not True else {}, loc)
+        schema, loc = self.schemas.resolve(schema if schema is not True else {}, loc)
         if not isinstance(schema, dict) or "const" in schema or "enum" in schema:
             return
-        if not schemas.is_valid(schema, value):
+        if not self.schemas.is_valid(schema, value):
             return
         if isinstance(value, dict):
-            props = schema.get("properties") or {}
-            for k, v in value.items():
-                if k in props:
-                    walk(props[k], v, loc + (k,))
-                else:
-                    add(loc + ("*key",), k)
-                    extra = schema.get("additionalProperties")
-                    if isinstance(extra, dict):
-                        walk(extra, v, loc + ("*",))
-                    elif not isinstance(v, (dict, list)):
-                        add(loc + ("*",), v)
+            self._object(schema, value, loc)
         elif isinstance(value, list):
             prefix = schema.get("prefixItems") or []
             for i, v in enumerate(value):
                 if i < len(prefix):
-                    walk(prefix[i], v, loc + (i,))
+                    self.walk(prefix[i], v, loc + (i,))
                 elif isinstance(schema.get("items"), dict):
-                    walk(schema["items"], v, loc + ("[]",))
-        elif isinstance(value, str) and "pattern" not in schema:
-            add(loc, value)
-        elif type(value) is int:
-            add(loc, value)
+                    self.walk(schema["items"], v, loc + ("[]",))
+        elif (isinstance(value, str) and "pattern" not in schema) or type(value) is int:
+            self.add(loc, value)
 
+    def _object(self, schema, value, loc):
+        props = schema.get("properties") or {}
+        extra = schema.get("additionalProperties")
+        for k, v in value.items():
+            if k in props:
+                self.walk(props[k], v, loc + (k,))
+                continue
+            self.add(loc + ("*key",), k)
+            if isinstance(extra, dict):
+                self.walk(extra, v, loc + ("*",))
+            elif not isinstance(v, (dict, list)):
+                self.add(loc + ("*",), v)
+
+
+def harvest(catalogue: Catalogue, schemas: Schemas) -> dict:
+    """Values of the page's own examples, per schema location: realistic samples."""
+    h = _Harvest(schemas)
     for spec in catalogue.events:
-        if not spec.example:
-            continue
         try:
-            msg = orjson.loads(spec.example["body"])
+            msg = orjson.loads(spec.example["body"]) if spec.example else None
         except orjson.JSONDecodeError:
             continue
         if not isinstance(msg, dict):
             continue
-        walk(spec.data, msg.get("data"), (spec.key, "data"))
+        h.walk(spec.data, msg.get("data"), (spec.key, "data"))
         name = msg.get("name")
         if spec.is_open_family and isinstance(name, str):
             for ph in spec.name_placeholders.values():
                 if ph.values is None and re.fullmatch(ph.pattern, name):
-                    add(("name", spec.key, ph.name), name)
-    return samples
-
+                    h.add(("name", spec.key, ph.name), name)
+    return h.samples
