@@ -131,6 +131,12 @@ class Walker:
             return True, copy.deepcopy(src.choice(pool))
         return False, None
 
+    @staticmethod
+    def _examples(src, schema, accept):
+        """A value of the schema's own `examples` keyword (realistic mode's first source)."""
+        pool = [v for v in schema.get("examples") or () if accept(v)]
+        return (True, copy.deepcopy(src.choice(pool))) if pool else (False, None)
+
     def _hint(self, src, schema, loc, path, want_int: bool):
         """A value from the field hint of the key this value sits under, if it fits."""
         key = next((p for p in reversed(path) if isinstance(p, str)), None)
@@ -165,7 +171,10 @@ class Walker:
         lo = None if lo is None else int(-(-lo // 1))
         hi = None if hi is None else int(hi // 1)
         if self.realistic and not schema.get("multipleOf"):
-            hit, value = self._hint(src, schema, loc, path, True)
+            hit, value = self._examples(src, schema, lambda v: type(v) is int and (
+                lo is None or v >= lo) and (hi is None or v <= hi))
+            if not hit:
+                hit, value = self._hint(src, schema, loc, path, True)
             if hit:
                 return value
         hit, value = self._sample(src, loc, lambda v: type(v) is int and (lo is None or v >= lo)
@@ -194,7 +203,10 @@ class Walker:
         exclude = "." if is_bound else ""
         pattern = schema.get("pattern")
         if self.realistic:
-            hit, value = self._hint(src, schema, loc, path, False)
+            hit, value = self._examples(src, schema, lambda v: type(v) is str and lo <= len(v) <= hi
+                                        and not (is_bound and "." in v))
+            if not hit:
+                hit, value = self._hint(src, schema, loc, path, False)
             if hit and not (is_bound and "." in value):
                 return value
         if pattern is not None:
