@@ -161,6 +161,10 @@ class Generator(FaultMaker):
                 if m is None:
                     continue
                 value = int(m.group(1)) if type(current) is int else m.group(1)
+            if "map" in link:
+                if value not in link["map"]:
+                    continue
+                value = link["map"][value]
             set_path(out, dest, value)
         for seq in self.data.sequences if index is not None else ():
             path = tuple(seq["field"].split("."))

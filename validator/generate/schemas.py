@@ -6,6 +6,7 @@ import json
 import re
 
 import jsonschema
+import jsonschema_rs
 
 from ..check import get_path
 
@@ -80,6 +81,7 @@ class Schemas:
     def __init__(self, definitions: dict):
         self.definitions = definitions
         self._validators: dict[str, object] = {}
+        self._by_id: dict[int, tuple] = {}
 
     def resolve(self, schema, loc: tuple = ()):
         """(schema with its $ref merged in, location of the resolved node)."""
@@ -139,12 +141,23 @@ class Schemas:
         return t + ("integer",) if "number" in t and "integer" not in t else t
 
     def validator(self, schema):
+        """A validator of `schema` (the catalogue's definitions resolvable): jsonschema-rs,
+        the engine the checker's fast path uses, else Python jsonschema."""
+        hit = self._by_id.get(id(schema))
+        if hit is not None and hit[0] is schema:
+            return hit[1]
         key = json.dumps(schema, sort_keys=True)
         v = self._validators.get(key)
         if v is None:
             full = (dict(schema, **{"$defs": self.definitions}) if isinstance(schema, dict)
                     else schema)
-            v = self._validators[key] = jsonschema.Draft202012Validator(full)
+            try:
+                v = jsonschema_rs.Draft202012Validator(full)
+            except (ValueError, jsonschema_rs.ValidationError):
+                v = jsonschema.Draft202012Validator(full)
+            self._validators[key] = v
+        if len(self._by_id) < 10_000:
+            self._by_id[id(schema)] = (schema, v)  # the schema kept alive: its id stays its own
         return v
 
     def is_valid(self, schema, value) -> bool:

@@ -65,6 +65,8 @@ class Walker:
             return copy.deepcopy(schema["const"])
         if "enum" in schema:
             values = [v for v in schema["enum"] if not is_bound or "." not in render(v)]
+            if self.realistic:  # the values a real bus mostly carries, when the schema says
+                values = [v for v in schema.get("examples") or () if v in values] or values
             return copy.deepcopy(src.choice(values or schema["enum"]))
         for key in ("anyOf", "oneOf"):
             if key in schema:
@@ -73,6 +75,8 @@ class Walker:
                 return self.gen(src, self.schemas.merge(rest, branch) if rest else branch,
                                 loc + (key,), path, bound, depth + 1)
         types = self.schemas.types(schema) or self._implied_types(schema)
+        if self.realistic and "null" in types and len(types) > 1 and src.integer(0, 7):
+            types = tuple(t for t in types if t != "null")  # a value is mostly there
         kind = src.choice(types) if len(types) > 1 else types[0]
         if kind in ("array", "object"):
             make = self._array if kind == "array" else self._object
@@ -261,7 +265,8 @@ class Walker:
         key = next((p for p in reversed(path) if isinstance(p, str)), None)
         items_hint = (self.data.fields.get(key) or {}).get("items") if self.realistic else None
         if items_hint and not prefix and isinstance(items, dict):
-            made = [self.data.expand(src, items_hint, self.name) for _ in range(n)]
+            made = list(dict.fromkeys(self.data.expand(src, items_hint, self.name)
+                                      for _ in range(n)))
             if self.schemas.is_valid(schema, made):
                 return made
         out = []
