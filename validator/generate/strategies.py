@@ -60,8 +60,9 @@ def _targets(g: Generator, event) -> list[Target]:
     return [g.target(n) for n in names]
 
 
-def examples(catalogue: Catalogue, event=None, wazo_version: str | None = None):
-    """Strategy of valid Examples for an event (a name), several, or every event."""
+def _per_target(catalogue, event, wazo_version, make):
+    """A strategy: a target drawn among the event's (or every) targets, then make(g, src,
+    target)."""
     g = generator(catalogue, wazo_version)
     targets = _targets(g, event)
 
@@ -69,8 +70,14 @@ def examples(catalogue: Catalogue, event=None, wazo_version: str | None = None):
     def build(draw):
         src = HypothesisSource(draw)
         target = src.choice(targets) if len(targets) > 1 else targets[0]
-        return g.valid(src, target)
+        return make(g, src, target)
     return build()
+
+
+def examples(catalogue: Catalogue, event=None, wazo_version: str | None = None):
+    """Strategy of valid Examples for an event (a name), several, or every event."""
+    return _per_target(catalogue, event, wazo_version,
+                       lambda g, src, target: g.valid(src, target))
 
 
 def messages(catalogue: Catalogue, event=None, wazo_version: str | None = None):
@@ -98,17 +105,11 @@ def erratum_examples(catalogue: Catalogue, event=None, erratum: str | None = Non
 def mutants(catalogue: Catalogue, event=None, kind: str | None = None,
             wazo_version: str | None = None):
     """Strategy of Mutants: a valid message with one fault, and the codes it must raise."""
-    g = generator(catalogue, wazo_version)
-    targets = _targets(g, event)
-
-    @_st().composite
-    def build(draw):
-        src = HypothesisSource(draw)
-        target = src.choice(targets) if len(targets) > 1 else targets[0]
+    def make(g, src, target):
+        from hypothesis import assume
         kinds = [kind] if kind else g.mutation_kinds(target)
         example = g.valid(src, target)
         mutant = g.mutate(src, example, src.choice(kinds), target)
-        from hypothesis import assume
         assume(mutant is not None)
         return mutant
-    return build()
+    return _per_target(catalogue, event, wazo_version, make)
