@@ -41,6 +41,7 @@ class GenerationData:
 
     def __init__(self, raw: dict, origin: str):
         self.origin = origin
+        self._parsed: dict = {}
         self.shapes = {s["pattern"]: s["make"] for s in raw["shapes"]}
         self.utc_offsets = tuple(raw.get("utc_offsets") or (0,))
         self.vocabularies = raw["vocabularies"]
@@ -93,7 +94,15 @@ class GenerationData:
     def expand(self, src, template: str, name: str = "") -> str:
         if "{" not in template:
             return template
-        return _PIECE.sub(lambda m: self._piece(src, m.group(1), m.group(2), name), template)
+        parts = self._parsed.get(template)
+        if parts is None:
+            parts, pos = [], 0
+            for m in _PIECE.finditer(template):
+                parts += [template[pos:m.start()], (m.group(1), m.group(2))]
+                pos = m.end()
+            parts = self._parsed[template] = tuple(parts + [template[pos:]])
+        return "".join(p if type(p) is str else self._piece(src, p[0], p[1], name)
+                       for p in parts)
 
     def _piece(self, src, piece, arg, name) -> str:
         if piece == "uuid":

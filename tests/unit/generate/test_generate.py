@@ -1,4 +1,5 @@
-"""Property tests of the catalogue-driven generators (validator/strategies.py).
+"""Property tests of the one generator (validator/generate/): valid messages, erratum shapes
+and the fault table as the mutation oracle.
 
 - every generated message of every event, at every representative version where the event
   exists, checks 'ok' (and carries the routing key and ACL its templates give);
