@@ -9,7 +9,8 @@ import time
 from ..check import Checker
 from ..findings import FAIL, OK, WARN
 from ..generate.traffic import Capture
-from .baseline import NaiveBaseline, checker_loop, checker_summary_loop, parse_floor_loop, new_summary
+from .baseline import (NaiveBaseline, checker_loop, checker_summary_loop, new_summary,
+                       parse_floor_loop)
 
 
 def measure_offline(checker: Checker, capture: Capture, *, repeats: int = 5,

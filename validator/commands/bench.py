@@ -295,7 +295,8 @@ def render_table(out: dict) -> str:
         lines.append(f"live: error: {live['error']}")
     elif live:
         lines += ["", f"live, exchange {live['exchange']} (deleted), backlog of "
-                  f"{live['messages']:,} per run, {live['repeats']} alternating runs each, medians:",
+                  f"{live['messages']:,} per run, {live['repeats']} alternating runs each, "
+                  "medians:",
                   f"  {'consumer':<62} {'msg/s':>10} {'CPU us/msg':>11}"]
         labels = {
             "pika_bare": "pika BlockingConnection, auto_ack, counts only",
@@ -319,7 +320,8 @@ def render_table(out: dict) -> str:
                      f"{ratio('listen_vs_pika_bare')} (target >= 0.9, "
                      f"{verdict('live_listen_vs_bare')}); listen/AmqpSource bare = "
                      f"{ratio('listen_vs_source_bare')}; listen --consumer-process/pika bare = "
-                     f"{ratio('listen_consumer_process_vs_pika_bare')}; AmqpSource bare/pika bare = "
+                     f"{ratio('listen_consumer_process_vs_pika_bare')}; "
+                     "AmqpSource bare/pika bare = "
                      f"{ratio('source_bare_vs_pika_bare')}")
         lines.append("live verdicts equal the offline ones: "
                      + ("yes" if live["verdicts_match"] else "NO"))
