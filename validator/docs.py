@@ -280,27 +280,51 @@ def _event_section(spec: EventSpec, gen: Generator, fields: FieldRenderer) -> li
     return lines
 
 
+_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"(\s*:)?|[{}\[\]]')
+
+
 def page_key_order(body: str | None) -> dict:
-    """Each key of the page's example text -> the rank of its first appearance. Read from
-    the text, not parsed: it works on the page's examples that are not valid JSON too."""
+    """{object path: {key: rank}} of the page's example text: each object's keys in the
+    order the page writes them. Scanned, not parsed: the page's examples that are not valid
+    JSON (a missing comma) are read too."""
     order: dict = {}
-    for key in re.findall(r'"((?:[^"\\]|\\.)*)"\s*:', body or ""):
-        order.setdefault(key, len(order))
+    stack: list[tuple] = []  # the path of each open container
+    last_key = None
+    for m in _TOKEN.finditer(body or ""):
+        token = m.group(0)
+        if token in "{[":
+            parent = stack[-1] if stack else None
+            here = () if parent is None else parent + (
+                last_key if last_key is not None else "[]",)
+            stack.append(here)
+            last_key = None
+        elif token in "}]":
+            if stack:
+                stack.pop()
+            last_key = None
+        elif m.group(2) and stack:  # a key
+            last_key = m.group(1)
+            keys = order.setdefault(stack[-1], {})
+            keys.setdefault(last_key, len(keys))
+        else:
+            last_key = None
     return order
 
 
-def in_page_order(value, order: dict):
-    """The value with every object's keys in the order the page's example writes them (keys
-    the page does not show keep their place, after those it shows)."""
+def in_page_order(value, order: dict, path: tuple = ()):
+    """The value with every object's keys in the order the page's example writes them at the
+    same place (keys the page does not show follow the key before them)."""
     if isinstance(value, list):
-        return [in_page_order(v, order) for v in value]
-    if not isinstance(value, dict) or not order:
+        return [in_page_order(v, order, path + ("[]",)) for v in value]
+    if not isinstance(value, dict):
         return value
+    here = order.get(path, {})
     ranks, last = {}, (-1, 0)
-    for i, k in enumerate(value):  # a key the page does not show follows its predecessor
-        last = (order[k], 0) if k in order else (last[0], i + 1)
+    for i, k in enumerate(value):
+        last = (here[k], 0) if k in here else (last[0], i + 1)
         ranks[k] = last
-    return {k: in_page_order(value[k], order) for k in sorted(value, key=ranks.__getitem__)}
+    return {k: in_page_order(value[k], order, path + (k,))
+            for k in sorted(value, key=ranks.__getitem__)}
 
 
 def page_body_for(catalogue: Catalogue, spec: EventSpec) -> str | None:
