@@ -75,8 +75,9 @@ def examples_rst(sections: list[tuple[str, EventSpec, dict, list[Example]]],
         lines += heading(title, "-")
         lines += [spec.description, ""]
         lines += routing_lines(spec, name_values, version) + [""]
+        order = page_key_order((spec.example or {}).get("body"))
         for ex in examples:
-            lines += literal_block(example_json(ex.msg))
+            lines += literal_block(example_json(in_page_order(ex.msg, order)))
     return _collapse_blank_lines(lines)
 
 
