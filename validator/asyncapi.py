@@ -62,7 +62,7 @@ def asyncapi_schema(node):
 def generated_examples(catalogue: Catalogue, version_text: str) -> dict[str, dict]:
     """One generated message per event of the version, keyed by its schema title (the
     event name, or an open family's title); the same catalogue gives the same messages."""
-    from .strategies import Generator, RandomSource
+    from .generate import Generator, RandomSource
     gen = Generator(catalogue, version_text)
     out = {}
     for target in gen.targets:

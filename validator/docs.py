@@ -18,7 +18,7 @@ from .catalogue import Catalogue, EventSpec
 from .check import Checker
 from .findings import FAIL
 from .pages import example_routing_key
-from .strategies import Example, Generator, RandomSource, Schemas, generator
+from .generate import Example, Generator, RandomSource, Schemas
 
 INDENT = "    "
 
@@ -75,8 +75,9 @@ def examples_rst(sections: list[tuple[str, EventSpec, dict, list[Example]]],
         lines += heading(title, "-")
         lines += [spec.description, ""]
         lines += routing_lines(spec, name_values, version) + [""]
+        order = page_key_order((spec.example or {}).get("body"))
         for ex in examples:
-            lines += literal_block(example_json(ex.msg))
+            lines += literal_block(example_json(in_page_order(ex.msg, order)))
     return _collapse_blank_lines(lines)
 
 
@@ -182,7 +183,7 @@ def docs_seed(label: str) -> str:
 
 
 def render_events(catalogue: Catalogue, gen: Generator | None = None) -> str:
-    gen = gen or generator(catalogue)
+    gen = gen or Generator(catalogue)
     fields = FieldRenderer(catalogue)
     ct = catalogue.meta["content_type"]
     lines: list[str] = [".. _bus-events:", ""]
@@ -274,9 +275,67 @@ def _event_section(spec: EventSpec, gen: Generator, fields: FieldRenderer) -> li
     else:
         target_gen = gen
     example = target_gen.valid(RandomSource(docs_seed(target.label)), target)
+    order = page_key_order(page_body_for(gen.catalogue, spec))
     lines += [f"This example is generated: {_sentence(why)}.", ""]
-    lines += literal_block(example_json(example.msg))
+    lines += literal_block(example_json(in_page_order(example.msg, order)))
     return lines
+
+
+_TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"(\s*:)?|[{}\[\]]')
+
+
+def page_key_order(body: str | None) -> dict:
+    """{object path: {key: rank}} of the page's example text: each object's keys in the
+    order the page writes them. Scanned, not parsed: the page's examples that are not valid
+    JSON (a missing comma) are read too."""
+    order: dict = {}
+    stack: list[tuple] = []  # the path of each open container
+    last_key = None
+    for m in _TOKEN.finditer(body or ""):
+        token = m.group(0)
+        if token in "{[":
+            parent = stack[-1] if stack else None
+            here = () if parent is None else parent + (
+                last_key if last_key is not None else "[]",)
+            stack.append(here)
+            last_key = None
+        elif token in "}]":
+            if stack:
+                stack.pop()
+            last_key = None
+        elif m.group(2) and stack:  # a key
+            last_key = m.group(1)
+            keys = order.setdefault(stack[-1], {})
+            keys.setdefault(last_key, len(keys))
+        else:
+            last_key = None
+    return order
+
+
+def in_page_order(value, order: dict, path: tuple = ()):
+    """The value with every object's keys in the order the page's example writes them at the
+    same place (keys the page does not show follow the key before them)."""
+    if isinstance(value, list):
+        return [in_page_order(v, order, path + ("[]",)) for v in value]
+    if not isinstance(value, dict):
+        return value
+    here = order.get(path, {})
+    ranks, last = {}, (-1, 0)
+    for i, k in enumerate(value):
+        last = (here[k], 0) if k in here else (last[0], i + 1)
+        ranks[k] = last
+    return {k: in_page_order(value[k], order, path + (k,))
+            for k in sorted(value, key=ranks.__getitem__)}
+
+
+def page_body_for(catalogue: Catalogue, spec: EventSpec) -> str | None:
+    """The page's example text for this event, else that of an event of the same data."""
+    if spec.example:
+        return spec.example["body"]
+    def ref(data):
+        return data.get("$ref", data) if isinstance(data, dict) else data
+    same = [s for s in catalogue.events if s.example and ref(s.data) == ref(spec.data)]
+    return same[0].example["body"] if same else None
 
 
 def _sentence(text: str) -> str:
@@ -325,7 +384,9 @@ def _errata_section(catalogue: Catalogue, gen: Generator) -> list[str]:
         lines.append("")
         example = _erratum_example(gen, erratum)
         if example is not None:
-            lines += literal_block(example_json(example.msg))
+            spec = gen.target(example.name).spec
+            order = page_key_order(page_body_for(gen.catalogue, spec))
+            lines += literal_block(example_json(in_page_order(example.msg, order)))
     return lines
 
 

@@ -44,5 +44,6 @@ def page_examples(catalogue: Catalogue, checker: Checker | None = None) -> list[
 
 def page_examples_capture(catalogue: Catalogue, checker: Checker | None = None) -> bytes:
     return b"".join(
-        capture_record(e["routing_key"], e["body"], CONTENT_TYPE, catalogue.meta["exchange"]["name"])
+        capture_record(e["routing_key"], e["body"], CONTENT_TYPE,
+                       catalogue.meta["exchange"]["name"])
         for e in page_examples(catalogue, checker))

@@ -96,7 +96,11 @@ class Redactor:
         paths = self._personal_paths(name)
         if paths is None:
             return True
-        parts = _parse_json_path(json_path)
+        from .generate.schemas import GenerationError, parse_json_path  # the one path parser
+        try:
+            parts = parse_json_path(json_path)
+        except GenerationError:
+            return True  # a path this tool cannot read: redact, to be safe
         return any(_covers(p, parts) for p in paths)
 
     def finding_dict(self, name, finding: dict) -> dict:
@@ -126,19 +130,6 @@ def _replace(node, path: tuple) -> None:
             _replace(node[key], rest)
         else:
             node[key] = placeholder(node[key])
-
-
-def _parse_json_path(path: str) -> tuple:
-    import re
-    parts = []
-    for m in re.finditer(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\['((?:[^'\\]|\\.)*)'\]", path):
-        if m.group(1) is not None:
-            parts.append(m.group(1))
-        elif m.group(2) is not None:
-            parts.append(int(m.group(2)))
-        else:
-            parts.append(m.group(3).replace("\\'", "'").replace("\\\\", "\\"))
-    return tuple(parts)
 
 
 def _covers(personal: tuple, parts: tuple) -> bool:

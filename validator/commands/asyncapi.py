@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..asyncapi import build_document, format_for, render
 from ..contract import ContractError
-from ..strategies import GenerationError
+from ..generate import GenerationError
 from . import common
 from .examples import write_output
 

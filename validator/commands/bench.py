@@ -8,6 +8,7 @@ import time
 
 from .. import __version__
 from ..check import Checker, VersionError
+from ..generate import GenerationError
 from . import common
 
 ORDER = 90
@@ -15,6 +16,7 @@ ORDER = 90
 TARGETS = {  # what the README promises, measured by the ratios below
     "checker_vs_floor": 0.2,
     "checker_vs_naive": 20.0,
+    "process_check_vs_floor": 0.2,
     "startup_seconds": 1.0,
     "rss_growth_mb": 20.0,
     "live_listen_vs_bare": 0.9,
@@ -26,16 +28,19 @@ def register(subparsers) -> None:
         "bench", help="measure the checker's speed on generated traffic (live with --url)",
         description="Generate realistic mixed traffic from the catalogue and measure, in one "
                     "run, interleaved: the parse floor (orjson.loads), a naive baseline "
-                    "(json.loads + jsonschema, one validator per event) and the checker; then "
+                    "(json.loads + jsonschema, one validator per event) and the checker; the "
+                    "check command as a whole process on a capture of the same messages; then "
                     "start-up time, peak RSS and RSS growth. With --url, also a bare consumer "
                     "against the validating one on a temporary exchange of that broker. "
                     "Prints a table and a final JSON line.")
     p.add_argument("--messages", type=common.whole_number(1), default=100_000, metavar="N",
                    help="messages in the generated capture (default 100000)")
     p.add_argument("--mix", default=None, metavar="MIX",
-                   help="a preset (realistic, uniform, ami, valid; default realistic) or "
-                        "event=weight,... where an event is a documented name, an AMI event "
-                        "name, undocumented, broken or broken:CODE")
+                   help="a mix of specs/generation.yaml (17.08, the default: what the shipped "
+                        "17.08 code publishes, erratum shapes included; documented, alias "
+                        "realistic; failing; valid; uniform; ami) or event=weight,... where an "
+                        "event is a documented name, an AMI event name, undocumented, broken "
+                        "or broken:CODE")
     p.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
     p.add_argument("--repeats", type=common.whole_number(1), default=5, metavar="N",
                    help="interleaved repeats of each offline measurement (default 5)")
@@ -45,6 +50,11 @@ def register(subparsers) -> None:
     p.add_argument("--rss-messages", type=common.whole_number(0), default=1_000_000, metavar="N",
                    help="messages checked for the RSS-growth measurement, 0 to skip "
                         "(default 1000000)")
+    p.add_argument("--process-messages", type=common.whole_number(0), default=40_000,
+                   metavar="N", help="messages of the capture the whole-process check runs "
+                   "on, 0 to skip (default 40000)")
+    p.add_argument("--process-runs", type=common.whole_number(1), default=3, metavar="N",
+                   help="whole-process check runs, interleaved with the parse floor (default 3)")
     p.add_argument("--startup-runs", type=common.whole_number(0), default=5, metavar="N",
                    help="fresh interpreters timing start-up, 0 to skip (default 5)")
     p.add_argument("--url", default=None, metavar="AMQP_URL",
@@ -78,8 +88,8 @@ def run(args) -> int:
     except VersionError as exc:
         raise common.UsageError(str(exc)) from None
     try:
-        mix_label, mix = bench.parse_mix(args.mix, checker)
-    except bench.MixError as exc:
+        mix = bench.parse_mix(args.mix, checker)
+    except (bench.MixError, GenerationError) as exc:
         raise common.UsageError(str(exc)) from None
 
     def progress(text: str) -> None:
@@ -94,20 +104,21 @@ def run(args) -> int:
         with common.signals_raise_interrupted():
             t0 = time.perf_counter()
             try:
-                capture = bench.Generator(checker, args.seed).capture(args.messages, mix)
-            except bench.MixError as exc:
+                capture = bench.generate(checker, args.messages, mix, args.seed)
+            except (bench.MixError, GenerationError) as exc:
                 raise common.UsageError(str(exc)) from None
-            progress(f"generated {len(capture):,} messages ({mix_label}, seed {args.seed}) in "
+            progress(f"generated {len(capture):,} messages ({mix.label}, seed {args.seed}) in "
                      f"{time.perf_counter() - t0:.1f} s")
             offline = bench.measure_offline(checker, capture, repeats=args.repeats,
                                             baseline_messages=args.baseline_messages,
                                             progress=progress)
             out["capture"] = {
-                "messages": len(capture), "mix": mix_label, "seed": args.seed,
+                "messages": len(capture), "mix": mix.label, "seed": args.seed,
                 "mean_body_bytes": round(capture.mean_body_bytes, 1),
                 "verdicts": offline["verdicts"],
                 "fast_path_share": round(offline["fast_path_share"], 4),
                 "counts": capture.counts(),
+                "shapes": capture.shapes(),
             }
             out["repeats"] = args.repeats
             out["pipeline_messages"] = offline["messages"]
@@ -117,6 +128,7 @@ def run(args) -> int:
             out["ratios"] = {k: round(v, 4) for k, v in offline["ratios"].items()}
             out["vs_floor"] = {k: round(v, 4) for k, v in offline["vs_floor"].items()}
             out["chunks"] = offline["chunks"]
+            out["process"] = _process(args, capture, catalogue, progress)
             out["startup"] = None
             if args.startup_runs:
                 progress(f"start-up: {args.startup_runs} fresh interpreters")
@@ -155,6 +167,22 @@ def run(args) -> int:
     return status
 
 
+def _process(args, capture, catalogue, progress):
+    from .. import bench
+    if not args.process_messages:
+        return None
+    part = bench.Capture(capture.items[:args.process_messages], [], [], [], capture.mix,
+                         capture.seed)
+    progress(f"whole-process check: {args.process_runs} runs on {len(part):,} messages")
+    try:
+        return _rounded(bench.measure_process(
+            part, runs=args.process_runs, catalogue_path=args.catalogue,
+            wazo_version=args.wazo_version, exchange=catalogue.meta["exchange"]["name"],
+            progress=progress))
+    except bench.ProcessError as exc:
+        return {"error": str(exc)}
+
+
 def _rounded(value):
     if isinstance(value, float):
         return round(value, 4)
@@ -169,6 +197,7 @@ def _targets(out: dict) -> dict:
     got = {
         "checker_vs_floor": out["ratios"].get("checker_vs_floor"),
         "checker_vs_naive": out["ratios"].get("checker_vs_naive"),
+        "process_check_vs_floor": (out.get("process") or {}).get("vs_floor"),
         "startup_seconds": (out["startup"] or {}).get("total"),
         "rss_growth_mb": (out["rss_growth"] or {}).get("growth_mb"),
         "live_listen_vs_bare": None,
@@ -183,6 +212,16 @@ def _targets(out: dict) -> dict:
         met = None if value is None else (value < target if lower_is_better else value >= target)
         res[key] = {"target": target, "value": value, "met": met}
     return res
+
+
+def _shapes(cap: dict) -> str:
+    shapes = cap.get("shapes") or {}
+    errata = sum(v for k, v in shapes.items() if k.startswith("erratum:"))
+    broken = sum(v for k, v in shapes.items() if not k.startswith("erratum:"))
+    n = max(1, cap["messages"])
+    per = ", ".join(f"{k[8:]} {v:,}" for k, v in shapes.items() if k.startswith("erratum:"))
+    return (f"erratum-shaped {errata:,} ({100 * errata / n:.1f}%{': ' + per if per else ''}), "
+            f"broken {broken:,} ({100 * broken / n:.1f}%)")
 
 
 def _k(rate) -> str:
@@ -201,6 +240,7 @@ def render_table(out: dict) -> str:
         f"{cap['mean_body_bytes']:.0f} bytes; verdicts ok {cap['verdicts']['ok']:,}, warn "
         f"{cap['verdicts']['warn']:,}, fail {cap['verdicts']['fail']:,}; fast path settles "
         f"{100 * cap['fast_path_share']:.1f}%",
+        f"  shapes: {_shapes(cap)}",
         "",
         f"offline: CPU time of one thread, {out['repeats']} repeats, each interleaving the "
         f"pipelines over {out['chunks']} slices of the capture; medians:",
@@ -227,6 +267,16 @@ def render_table(out: dict) -> str:
                  f"{verdict('checker_vs_floor')}), "
                  f"c/b = {out['ratios']['checker_vs_naive']:.1f} (target >= 20, "
                  f"{verdict('checker_vs_naive')})")
+    pr = out.get("process")
+    if pr and "error" in pr:
+        lines.append(f"whole-process check: error: {pr['error']}")
+    elif pr:
+        lines.append(f"whole process, `{pr['command']}` on {pr['messages']:,} messages "
+                     f"({pr['capture_bytes'] / 2**20:.1f} MB), median of {pr['runs']}: "
+                     f"{_k(pr['rate'])} msg/s against a parse floor of {_k(pr['floor_rate'])} "
+                     f"msg/s on the same bodies = {pr['vs_floor']:.3f} (target >= 0.2, "
+                     f"{verdict('process_check_vs_floor')}); in-process checker c/a = "
+                     f"{out['ratios']['checker_vs_floor']:.3f}")
     s = out.get("startup")
     if s:
         lines.append(f"start-up, fresh interpreter, median of {s['runs']}: imports "
@@ -246,7 +296,8 @@ def render_table(out: dict) -> str:
         lines.append(f"live: error: {live['error']}")
     elif live:
         lines += ["", f"live, exchange {live['exchange']} (deleted), backlog of "
-                  f"{live['messages']:,} per run, {live['repeats']} alternating runs each, medians:",
+                  f"{live['messages']:,} per run, {live['repeats']} alternating runs each, "
+                  "medians:",
                   f"  {'consumer':<62} {'msg/s':>10} {'CPU us/msg':>11}"]
         labels = {
             "pika_bare": "pika BlockingConnection, auto_ack, counts only",
@@ -270,7 +321,8 @@ def render_table(out: dict) -> str:
                      f"{ratio('listen_vs_pika_bare')} (target >= 0.9, "
                      f"{verdict('live_listen_vs_bare')}); listen/AmqpSource bare = "
                      f"{ratio('listen_vs_source_bare')}; listen --consumer-process/pika bare = "
-                     f"{ratio('listen_consumer_process_vs_pika_bare')}; AmqpSource bare/pika bare = "
+                     f"{ratio('listen_consumer_process_vs_pika_bare')}; "
+                     "AmqpSource bare/pika bare = "
                      f"{ratio('source_bare_vs_pika_bare')}")
         lines.append("live verdicts equal the offline ones: "
                      + ("yes" if live["verdicts_match"] else "NO"))

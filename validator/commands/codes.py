@@ -26,9 +26,28 @@ FAMILIES = {
     "X": "the input itself (a capture line, or the checker)",
 }
 
-# Hook: `explain` shows one message that triggers the code when this returns one. The
-# generator (validator.strategies) can build it; until then explain names the faults.
+EXAMPLE_SEED = "wazo-bus-validator explain"
+
+
 def example_message(catalogue, code: str) -> dict | None:
+    """One generated message that triggers the code: a valid message of the first event
+    that admits a fault declaring it, with that fault (same catalogue, same message)."""
+    from ..generate import FAULTS, Generator, RandomSource
+    kinds = [kind for kind, fault in FAULTS.items() if code in fault.codes]
+    if not kinds:
+        return None
+    gen = Generator(catalogue)
+    for target in gen.targets:
+        for kind in kinds:
+            if kind not in gen.mutation_kinds(target):
+                continue
+            src = RandomSource(f"{EXAMPLE_SEED}:{code}:{target.label}")
+            mutant = gen.mutate(src, gen.valid(src, target), kind, target)
+            if mutant is not None:
+                ex = mutant.example
+                return {"fault": kind, "routing_key": ex.routing_key,
+                        "properties": ex.properties,
+                        "body": ex.body.decode("utf-8", "backslashreplace")}
     return None
 
 
@@ -74,8 +93,9 @@ def events_for(catalogue, code: str) -> list[str] | None:
 
 
 def faults_for(code: str) -> list[str]:
-    from ..strategies import MUTATIONS
-    return [f"{kind}: {text}" for kind, text in MUTATIONS.items() if code in text]
+    from ..generate import FAULTS
+    return [f"{kind}: {fault.description}" for kind, fault in FAULTS.items()
+            if code in fault.codes]
 
 
 def resolve_code(text: str) -> C.Code:
@@ -109,8 +129,12 @@ def render_explanation(e: dict) -> str:
     if e["faults"]:
         out += ["", "Generated faults that trigger it (publish --faulty, the tests):"]
         out += [f"  {f}" for f in e["faults"]]
-    if e["example"] is not None:
-        out += ["", "Example message:", "  " + orjson.dumps(e["example"]).decode()]
+    example = e["example"]
+    if example is not None:
+        out += ["", f"Example message (generated, fault {example['fault']}):",
+                f"  routing key: {example['routing_key']}",
+                f"  properties: {orjson.dumps(example['properties']).decode()}",
+                f"  body: {example['body']}"]
     return "\n".join(out) + "\n"
 
 

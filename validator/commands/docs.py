@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..docs import render_events
-from ..strategies import GenerationError, Generator
+from ..generate import GenerationError, Generator
 from . import common
 from .examples import write_output
 

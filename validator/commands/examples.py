@@ -9,7 +9,8 @@ from pathlib import Path
 from ..capture import capture_record
 from ..check import VersionError
 from ..docs import event_title, examples_rst
-from ..strategies import Example, GenerationError, Generator, RandomSource, Target
+from ..generate import (MODES, REALISTIC, Example, GenerationError, Generator, RandomSource,
+                        Target)
 from . import common
 
 ORDER = 60
@@ -31,6 +32,11 @@ def register(subparsers) -> None:
                    help="json: a JSON array of {event, routing_key, properties, payload}; "
                         "rst: sections like the Wazo page; capture: JSONL lines `check` "
                         "reads (default: json)")
+    p.add_argument("--values", choices=MODES, default=REALISTIC,
+                   help="realistic: values that read like a real 17.08 bus (the catalogue's "
+                        "examples, specs/generation.yaml); edge: any value the schema "
+                        "allows, awkward ones often, as the property tests use "
+                        "(default: realistic)")
     p.add_argument("--output", metavar="PATH", help="a file (default: stdout)")
     p.add_argument("--wazo-version", metavar="V", default=None,
                    help="the target Wazo version (default: the catalogue's, 17.08)")
@@ -41,9 +47,11 @@ def register(subparsers) -> None:
 def build_generator(args) -> Generator:
     catalogue = common.load(args)
     try:
-        return Generator(catalogue, args.wazo_version)
+        return Generator(catalogue, args.wazo_version, getattr(args, "values", REALISTIC))
     except VersionError as exc:
         raise common.UsageError(str(exc)) from None
+    except GenerationError as exc:
+        raise common.UsageError(f"cannot generate: {exc}") from None
 
 
 def select_targets(gen: Generator, names: list[str]) -> list[Target]:
@@ -79,7 +87,7 @@ def generate(gen: Generator, targets: list[Target], count: int, seed: int
     for target in targets:
         # One stream per event: an event's examples do not depend on the others chosen.
         src = RandomSource(f"wazo-bus-validator examples:{seed}:{target.label}")
-        out.append((target, [gen.valid(src, target) for _ in range(count)]))
+        out.append((target, [gen.valid(src, target, i) for i in range(count)]))
     return out
 
 

@@ -14,7 +14,7 @@ import time
 from collections import Counter
 
 from ..capture import CaptureFileError, CaptureWriter
-from ..strategies import GenerationError
+from ..generate import GenerationError
 from ..urls import redact_url, scrub
 from . import common
 from .examples import build_generator
@@ -131,57 +131,71 @@ def _check_exchange(connection, exchange: str, url: str):
     return channel
 
 
-def run(args) -> int:
+def _validate(args) -> None:
     if args.count < 1:
         raise common.UsageError(f"--count {args.count}: must be at least 1")
     if not 0.0 <= args.faulty <= 1.0:
         raise common.UsageError(f"--faulty {args.faulty}: must be between 0 and 1")
     if not args.rate >= 0.0:
         raise common.UsageError(f"--rate {args.rate}: must be 0 (as fast as possible) or more")
-    gen = build_generator(args)
-    exchange = args.exchange if args.exchange is not None else \
-        gen.catalogue.meta["exchange"]["name"]
-    url = common.bus_url(args.url)
 
+
+def _open(args, url: str, exchange: str):
+    """(recorder or None, connection or None, channel or None), usage errors in one line."""
     recorder = None
     if args.record:
         try:
             recorder = CaptureWriter(args.record)
         except CaptureFileError as exc:
             raise common.UsageError(f"--record {exc}") from None
+    if args.dry_run:
+        return recorder, None, None
+    connection = _connect(url)
+    try:
+        return recorder, connection, _check_exchange(connection, exchange, url)
+    except common.UsageError:
+        _close(connection)
+        raise
 
-    connection = channel = None
-    if not args.dry_run:
-        connection = _connect(url)
-        try:
-            channel = _check_exchange(connection, exchange, url)
-        except common.UsageError:
-            _close(connection)
-            raise
+
+def _publish_all(args, gen, tally, channel, recorder, exchange, make_properties) -> None:
+    check = gen.checker.check
+    sent_properties: dict = {}  # one pika object per content type (a fault may change it)
+    interval = 1.0 / args.rate if args.rate > 0 else 0.0
+    started = time.monotonic()
+    for i, (example, mutant) in enumerate(gen.traffic(args.seed, args.count, args.faulty)):
+        message = mutant.example if mutant is not None else example
+        if interval:
+            delay = started + i * interval - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        if channel is not None:
+            content_type = message.properties.get("content_type")
+            properties = sent_properties.get(content_type)
+            if properties is None:
+                properties = sent_properties[content_type] = make_properties(
+                    content_type=content_type)
+            channel.basic_publish(exchange, message.routing_key, message.body, properties)
+        if recorder is not None:
+            recorder.write(message.routing_key, message.body, message.properties, exchange)
+        tally.add(check(message.routing_key, message.body, message.properties), mutant)
+
+
+def run(args) -> int:
+    _validate(args)
+    gen = build_generator(args)
+    exchange = args.exchange if args.exchange is not None else \
+        gen.catalogue.meta["exchange"]["name"]
+    url = common.bus_url(args.url)
+    recorder, connection, channel = _open(args, url, exchange)
     import pika  # after the checks: a dry run needs no broker library at all
-    properties = pika.BasicProperties(content_type=gen.catalogue.meta["content_type"])
 
     tally = Tally()
-    check = gen.checker.check
-    interval = 1.0 / args.rate if args.rate > 0 else 0.0
     started = time.monotonic()
     stop = None
     try:
         with common.signals_raise_interrupted():
-            for i, (example, mutant) in enumerate(gen.traffic(args.seed, args.count,
-                                                              args.faulty)):
-                message = mutant.example if mutant is not None else example
-                if interval:
-                    delay = started + i * interval - time.monotonic()
-                    if delay > 0:
-                        time.sleep(delay)
-                if channel is not None:
-                    channel.basic_publish(exchange, message.routing_key, message.body,
-                                          properties)
-                if recorder is not None:
-                    recorder.write(message.routing_key, message.body, message.properties,
-                                   exchange)
-                tally.add(check(message.routing_key, message.body, message.properties), mutant)
+            _publish_all(args, gen, tally, channel, recorder, exchange, pika.BasicProperties)
     except common.Interrupted as exc:
         stop = f"signal:{exc.signame}"
     except GenerationError as exc:
@@ -193,7 +207,10 @@ def run(args) -> int:
             recorder.close()
         if connection is not None:
             _close(connection)
-    elapsed = time.monotonic() - started
+    return _report(args, gen, tally, time.monotonic() - started, stop, exchange, url)
+
+
+def _report(args, gen, tally, elapsed, stop, exchange, url) -> int:
     target = "nowhere (dry run)" if args.dry_run else \
         f"exchange {exchange!r} on {redact_url(url)}"
     rate = f", {tally.sent / elapsed:.0f} msg/s" if elapsed > 0 and tally.sent else ""

@@ -24,8 +24,9 @@ def catalogue():
 
 
 def _capture(path: Path, seed: int, count: int = PER_EVENT) -> Path:
+    # edge values: every type a field allows shows up, as real traffic's variety would
     assert main(["examples", "--count", str(count), "--seed", str(seed), "--format", "capture",
-                 "--output", str(path)]) == 0
+                 "--values", "edge", "--output", str(path)]) == 0
     return path
 
 

@@ -13,7 +13,8 @@ import json
 from validator.catalogue import load_catalogue
 from validator.findings import FAIL
 from validator.redact import Redactor
-from validator.strategies import RandomSource, generator
+from validator.generate import RandomSource
+from validator.generate.strategies import generator
 from validator.summary import Gate, Summary
 from validator.timeline import Timeline
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
-from messages import CATALOGUE, CHECKER, body, valid_message
-from validator.redact import TEXT, Redactor
-from validator.summary import Summary
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from messages import CATALOGUE, CHECKER, body, valid_message  # noqa: E402  (tests/messages.py)
+from validator.redact import TEXT, Redactor  # noqa: E402
+from validator.summary import Summary  # noqa: E402
 
 R = Redactor(CATALOGUE)
 
@@ -49,3 +52,11 @@ def test_finding_messages_quoting_personal_values_are_redacted():
     text = json.dumps(summary.as_dict())
     assert "Top secret" not in text
     assert "D601" in text
+
+
+def test_finding_paths_are_read_by_the_one_json_path_parser():
+    chat = next(s.name for s in CATALOGUE.events if s.personal_data and s.name
+                and any(p.endswith(".msg") for p in s.personal_data))
+    assert R.is_personal(chat, "$.data.msg") and R.is_personal(chat, "$.data")
+    assert not R.is_personal(chat, "$.data.to[1]") and not R.is_personal(chat, "$.name")
+    assert R.is_personal(chat, "$.data.not a path")  # unreadable: redacted, to be safe

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+import strategies_profile  # noqa: E402,F401  (the deterministic hypothesis profile)
+
 import json
 import os
 import re
@@ -10,12 +16,11 @@ import sys
 
 import orjson
 import pytest
-import strategies_profile  # noqa: F401  (loads the deterministic "ci" hypothesis profile)
 
 from validator.catalogue import load_catalogue
 from validator.check import MISSING, Checker
 from validator.cli import main
-from validator.strategies import representative_versions
+from validator.generate.strategies import representative_versions
 
 CAT = load_catalogue()
 CLI = [sys.executable, "-m", "validator.cli"]
@@ -216,3 +221,28 @@ def test_docs_command_output_and_check(tmp_path, capsys, docs_text):
     path.write_text(docs_text.replace("status.agent", "status.agents"), encoding="utf-8")
     code, out, _ = run_main(capsys, "docs", "--check", str(path))
     assert code == 1 and "stale" in out
+
+
+def test_docs_examples_keep_the_pages_field_order(docs_text):
+    from validator.docs import page_body_for, page_key_order
+
+    def keys_in_order(node, order, where, path=()):
+        if isinstance(node, dict):
+            known = [k for k in node if k in order.get(path, {})]
+            assert known == sorted(known, key=order[path].__getitem__) if known else True, \
+                (where, path, list(node))
+            for k, v in node.items():
+                keys_in_order(v, order, where, path + (k,))
+        elif isinstance(node, list):
+            for v in node:
+                keys_in_order(v, order, where, path + ("[]",))
+
+    checked = 0
+    for block in example_blocks(docs_text):
+        msg = json.loads(block)
+        hit = Checker(CAT).resolve(msg["name"])
+        order = page_key_order(page_body_for(CAT, hit[0].spec))
+        if order:
+            keys_in_order(msg, order, msg["name"])
+            checked += 1
+    assert checked > len(CAT.errata)

@@ -1,4 +1,5 @@
-"""Property tests of the catalogue-driven generators (validator/strategies.py).
+"""Property tests of the one generator (validator/generate/): valid messages, erratum shapes
+and the fault table as the mutation oracle.
 
 - every generated message of every event, at every representative version where the event
   exists, checks 'ok' (and carries the routing key and ACL its templates give);
@@ -13,25 +14,31 @@ a failing seeded sweep prints the seed: `replay(version, event, kind, seed)` reb
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+import strategies_profile  # noqa: E402,F401  (the deterministic hypothesis profile)
+
 import copy
 import re
 from collections import Counter
 
 import pytest
-import strategies_profile  # noqa: F401  (loads the deterministic "ci" hypothesis profile)
 import yaml
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
-from validator import strategies as S
+from validator import generate as S
+from validator.generate import strategies as HS
 from validator.catalogue import load_catalogue, parse_version
 from validator.check import Checker
 
 CAT = load_catalogue()
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-VERSIONS = S.representative_versions(CAT)
-G17 = S.generator(CAT, CAT.contract_version)
+VERSIONS = HS.representative_versions(CAT)
+G17 = HS.generator(CAT, CAT.contract_version)
 _CHECKERS: dict = {}
 
 
@@ -89,17 +96,17 @@ def blocking_codes(result) -> set:
 
 # -- valid messages --------------------------------------------------------------------------
 
-EVENTS = [t.label for t in S.generator(CAT, CAT.version_range[1]).targets]
+EVENTS = [t.label for t in HS.generator(CAT, CAT.version_range[1]).targets]
 
 
 def versions_of(event) -> list[str]:
-    return [v for v in VERSIONS if S.generator(CAT, v).exists(S.generator(CAT, v).target(event))]
+    return [v for v in VERSIONS if HS.generator(CAT, v).exists(HS.generator(CAT, v).target(event))]
 
 
 def assert_valid(version, example):
     result = check_both(version, example)
     assert result.verdict == "ok" and not result.findings, describe(example, result)
-    spec = S.generator(CAT, version).target(example.name).spec
+    spec = HS.generator(CAT, version).target(example.name).spec
     msg = example.msg
     assert example.routing_key == template_value(spec, version, "routing_key", msg,
                                                  example.name_values)
@@ -114,18 +121,18 @@ def assert_valid(version, example):
 def test_generated_messages_check_ok(event, data):
     """Hypothesis: any version where the event exists, any message: ok, consistent keys."""
     version = data.draw(st.sampled_from(versions_of(event)), label="version")
-    example = data.draw(S.examples(CAT, event, version))
+    example = data.draw(HS.examples(CAT, event, version))
     note(describe(example))
     assert_valid(version, example)
 
 
-VALID_CASES = [(v, t.label) for v in VERSIONS for t in S.generator(CAT, v).targets]
+VALID_CASES = [(v, t.label) for v in VERSIONS for t in HS.generator(CAT, v).targets]
 
 
 def test_generated_messages_check_ok_at_every_version():
     """Seeded sweep: every event at every representative version where it exists."""
     for version, event in VALID_CASES:
-        g = S.generator(CAT, version)
+        g = HS.generator(CAT, version)
         for i in range(8):
             seed = f"valid:{version}:{event}:{i}"
             example = g.valid(S.RandomSource(seed), g.target(event))
@@ -136,7 +143,7 @@ def test_generated_messages_check_ok_at_every_version():
 
 
 @settings(max_examples=strategies_profile.examples(30))
-@given(message=S.messages(CAT))
+@given(message=HS.messages(CAT))
 def test_messages_strategy_gives_whole_messages(message):
     routing_key, properties, body = message
     assert isinstance(routing_key, str) and isinstance(body, bytes)
@@ -158,25 +165,31 @@ def test_every_event_and_the_ami_family_are_generated():
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_events_of_later_versions_give_V700(version):
-    g = S.generator(CAT, version)
+    g = HS.generator(CAT, version)
     later = [t for t in g.all_targets if not g.exists(t)]
     for target in later:
-        example = S.generator(CAT, target.spec.since).valid(
+        example = HS.generator(CAT, target.spec.since).valid(
             S.RandomSource(f"v700:{target.label}"), target)
         result = check_both(version, example)
         assert result.verdict == "fail" and "V700" in blocking_codes(result), \
             describe(example, result)
 
 
-def test_realistic_values():
+def test_shapes_of_generation_yaml_match_their_patterns():
+    data = S.generation_data(CAT)
     src = S.RandomSource(5)
-    for pattern, make in S.REALISTIC_PATTERNS.items():
+    for pattern, template in data.shapes.items():
         for _ in range(200):
-            assert re.search(pattern, make(src))
-    call = G17.valid(src, G17.target("call_created")).msg["data"]
+            assert re.search(pattern, data.expand(src, template))
+
+
+def test_realistic_values():
+    g = HS.generator(CAT, values=S.REALISTIC)
+    src = S.RandomSource(5)
+    call = g.valid(src, g.target("call_created")).msg["data"]
     assert re.fullmatch(r"1[45][0-9]{8}\.[0-9]+", call["call_id"])
     assert re.fullmatch(r"201[5-7]-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d{4}", call["creation_time"])
-    vm = G17.valid(src, G17.target("user_voicemail_message_created")).msg["data"]
+    vm = g.valid(src, g.target("user_voicemail_message_created")).msg["data"]
     assert re.fullmatch(r"1[45][0-9]{8}-[0-9]{8}", vm["message_id"])
     status = {G17.valid(S.RandomSource(i), G17.target("plugin_install_progress")).msg["data"]
               ["status"] for i in range(60)}
@@ -219,7 +232,7 @@ ERRATA_CASES = [(e.id, t.label) for t in G17.targets for e in G17.errata_for(t)]
 @settings(max_examples=strategies_profile.examples(8))
 @given(data=st.data())
 def test_erratum_variants_are_known_deviations(erratum, event, data):
-    example = data.draw(S.erratum_examples(CAT, event, erratum))
+    example = data.draw(HS.erratum_examples(CAT, event, erratum))
     note(describe(example))
     result = check_both(CAT.contract_version, example)
     assert result.verdict == "warn", describe(example, result)
@@ -230,7 +243,7 @@ def test_erratum_variants_are_known_deviations(erratum, event, data):
 def test_erratum_variants_cover_every_cover_at_every_version():
     """Over a seeded sweep, each cover of each erratum shows up in the findings."""
     for version in VERSIONS:
-        g = S.generator(CAT, version)
+        g = HS.generator(CAT, version)
         for target in g.targets:
             for erratum in g.errata_for(target):
                 seen = set()
@@ -255,7 +268,7 @@ def test_erratum_variants_cover_every_cover_at_every_version():
 @given(data=st.data())
 def test_single_mutations_are_caught(event, data):
     kind = data.draw(st.sampled_from(G17.mutation_kinds(G17.target(event))), label="kind")
-    mutant = data.draw(S.mutants(CAT, event, kind))
+    mutant = data.draw(HS.mutants(CAT, event, kind))
     note(f"{mutant.kind}: {mutant.detail}\n" + describe(mutant.example))
     result = check_both(CAT.contract_version, mutant.example)
     assert result.verdict == "fail" and blocking_codes(result) == set(mutant.expected), \
@@ -264,7 +277,7 @@ def test_single_mutations_are_caught(event, data):
 
 def replay(version, event, kind, seed):
     """Rebuild a mutant of the seeded sweep from the seed its failure printed."""
-    g = S.generator(CAT, version)
+    g = HS.generator(CAT, version)
     target = g.target(event)
     src = S.RandomSource(seed)
     return g.mutate(src, g.valid(src, target), kind, target)
@@ -277,7 +290,7 @@ def test_mutation_score(capsys):
     per_kind_caught: Counter = Counter()
     failures = []
     for version in VERSIONS:
-        g = S.generator(CAT, version)
+        g = HS.generator(CAT, version)
         for target in g.targets:
             for kind in g.mutation_kinds(target):
                 for rep in range(2):
@@ -301,7 +314,7 @@ def test_mutation_score(capsys):
               f"{len(VERSIONS)} versions; " + ", ".join(
                   f"{k} {per_kind_caught[k]}/{n}" for k, n in sorted(per_kind.items())))
     assert caught == total, "\n\n".join(failures[:5])
-    assert set(per_kind) == set(S.MUTATIONS)
+    assert set(per_kind) == set(S.FAULTS)
 
 
 def test_traffic_is_seeded_and_has_the_faulty_fraction():

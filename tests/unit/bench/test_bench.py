@@ -15,6 +15,8 @@ import orjson
 import pytest
 
 from validator import bench
+from validator.generate import FAULTS
+from validator.generate.values import generation_data
 from validator.catalogue import load_catalogue
 from validator.check import Checker
 
@@ -58,7 +60,7 @@ def test_generator_produces_the_requested_mix():
 
 
 def test_realistic_preset_shares(realistic):
-    mix = bench.PRESETS["realistic"]
+    mix = bench.parse_mix("realistic", CHECKER).weights
     total = sum(mix.values())
     counts = Counter(realistic.keys)
     n = len(realistic)
@@ -87,7 +89,7 @@ def test_valid_messages_check_ok_and_broken_ones_fail_as_intended(realistic, uni
                 assert result.verdict == "fail" and code in codes, (code, rk, body, codes)
 
 
-@pytest.mark.parametrize("code", sorted({m[0] for m in bench._mutations()}))
+@pytest.mark.parametrize("code", sorted({c for f in FAULTS.values() for c in f.codes}))
 def test_every_mutation_causes_its_code(code):
     cap = bench.generate(CHECKER, 60, f"broken:{code}", seed=5)
     for (rk, body, props), intended in zip(cap.items, cap.intended):
@@ -113,9 +115,12 @@ def test_bad_mixes_are_refused(text):
 
 
 def test_presets_parse():
-    for preset in bench.PRESETS:
-        label, mix = bench.parse_mix(preset, CHECKER)
-        assert label == preset and mix and all(w >= 0 for w in mix.values())
+    names = list(generation_data(CATALOGUE).mixes) + ["realistic"]
+    assert {"17.08", "documented", "failing", "uniform", "ami", "valid"} <= set(names)
+    for preset in names:
+        mix = bench.parse_mix(preset, CHECKER)
+        assert mix.label == preset and mix.weights and all(w >= 0 for w in mix.weights.values())
+    assert bench.parse_mix(None, CHECKER).label == "17.08"
 
 
 # -- the fast checker ------------------------------------------------------------------------
@@ -203,7 +208,7 @@ def test_the_fast_path_answers_without_findings_and_checks_content_type(realisti
 
 EXPECTED_KEYS = {"bench", "tool", "machine", "versions", "capture", "repeats", "chunks", "vs_floor",
                  "pipeline_messages", "rates", "rates_all", "ratios", "startup", "rss_growth",
-                 "peak_rss_mb", "live", "targets"}
+                 "peak_rss_mb", "live", "targets", "process"}
 
 
 def _run_bench(*args, timeout=600):
@@ -215,19 +220,24 @@ def _run_bench(*args, timeout=600):
 
 
 def test_bench_command_prints_a_table_and_a_json_line():
-    out, data = _run_bench("--messages", "2000", "--rss-messages", "5000")
+    out, data = _run_bench("--messages", "2000", "--rss-messages", "5000", "--startup-runs", "1",
+                           "--repeats", "1", "--process-messages", "500", "--process-runs", "1")
     assert set(data) == EXPECTED_KEYS
     assert set(data["rates"]) == {"parse_floor", "naive_baseline", "checker", "checker_summary",
                                   "detailed_only"}
     assert all(v > 0 for v in data["rates"].values())
     assert {"checker_vs_floor", "checker_vs_naive"} <= set(data["ratios"])
-    assert data["capture"]["messages"] == 2000 and data["capture"]["mix"] == "realistic"
+    assert data["capture"]["messages"] == 2000 and data["capture"]["mix"] == "17.08"
+    assert any(k.startswith("erratum:") for k in data["capture"]["shapes"])
+    assert data["process"]["messages"] == 500 and data["process"]["rate"] > 0
+    assert data["process"]["vs_floor"] > 0 and "whole process" in out.stdout
     assert sum(data["capture"]["verdicts"].values()) == 2000
     assert data["rss_growth"]["messages"] == 5000
     assert {"imports", "load", "compile", "total", "process_wall"} <= set(data["startup"])
     assert data["live"] is None
     assert set(data["targets"]) == {"checker_vs_floor", "checker_vs_naive", "startup_seconds",
-                                    "rss_growth_mb", "live_listen_vs_bare"}
+                                    "rss_growth_mb", "live_listen_vs_bare",
+                                    "process_check_vs_floor"}
     assert "(a) parse floor" in out.stdout and "c/a =" in out.stdout
 
 
@@ -239,7 +249,7 @@ def test_bench_command_usage_errors():
 
 def test_presets_follow_the_target_version():
     old = Checker(CATALOGUE, "16.07")
-    _, mix = bench.parse_mix("uniform", old)
+    mix = bench.parse_mix("uniform", old).weights
     assert "plugin_install_progress" not in mix and "call_created" in mix
     cap = bench.generate(old, 2000, "uniform", seed=2)
     for (rk, body, props), code in zip(cap.items, cap.intended):
@@ -249,3 +259,32 @@ def test_presets_follow_the_target_version():
     assert set(cap.intended) == {"V700"}
     for rk, body, props in cap.items:
         assert "V700" in [f.code for f in old.check(rk, body, props).findings]
+
+
+def test_the_1708_mix_carries_erratum_shapes_and_a_few_broken_messages():
+    cap = bench.generate(CHECKER, 3000, "17.08", seed=21)
+    shapes = Counter(cap.mutations)
+    n = len(cap)
+    errata = {k: v for k, v in shapes.items() if k and k.startswith("erratum:")}
+    broken = sum(v for k, v in shapes.items() if k and not k.startswith("erratum:"))
+    assert {"erratum:E1", "erratum:E5"} <= set(errata) and sum(errata.values()) > 0.1 * n
+    assert 0.01 * n < broken < 0.08 * n
+    for (rk, body, props), key, code, shape in zip(cap.items, cap.keys, cap.intended,
+                                                   cap.mutations):
+        result = CHECKER.check(rk, body, props)
+        if shape and shape.startswith("erratum:"):
+            assert result.verdict == "warn" and {f.erratum for f in result.findings} == {
+                shape[8:]}, body
+        elif key == "broken":
+            assert result.verdict == "fail" and code in [f.code for f in result.findings]
+        elif code is None:
+            assert result.verdict == "ok", body
+    # Every status update of the shipped code lacks xivo_id (erratum E1's share is 1).
+    status = [s for k, s in zip(cap.keys, cap.mutations) if k == "user_status_update"]
+    assert status and set(status) == {"erratum:E1"}
+
+
+def test_the_failing_mix_fails_every_message():
+    cap = bench.generate(CHECKER, 600, "failing", seed=22)
+    assert all(CHECKER.check(*item).verdict == "fail" for item in cap.items)
+    assert len(set(cap.mutations)) > 10
