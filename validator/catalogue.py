@@ -176,6 +176,44 @@ class Catalogue:
         return out
 
 
+ENVELOPE_KEYS = ("name", "origin_uuid", "required_acl", "data")
+REQUIRED_ENVELOPE_KEYS = ("name", "origin_uuid", "data")
+_ENVELOPE_DESCRIPTIONS = {
+    "name": "The event name.",
+    "origin_uuid": "The UUID of the message's producer.",
+    "required_acl": "The ACL xivo-websocketd requires to deliver it.",
+    "data": "The event specific part.",
+}
+ACL_OPTIONAL, ACL_REQUIRED, ACL_ABSENT = "optional", "required", "absent"
+
+
+def envelope_schema(data=None, *, name=None, acl: str = ACL_OPTIONAL, closed: bool = False,
+                    described: bool = False) -> dict:
+    """The message envelope as JSON Schema: the one place it is written. The checker's
+    compiled schema (closed, strict data), schemas/envelope.json (described, any data) and
+    each schemas/<event>.json (its name, ACL and data) are all built here. `uuid` is
+    referenced as #/$defs/uuid: the caller supplies the definitions."""
+    properties = {
+        "name": name if name is not None else {"type": "string"},
+        "origin_uuid": {"$ref": "#/$defs/uuid"},
+        "required_acl": {"type": "string"} if acl == ACL_REQUIRED else {"type": ["string", "null"]},
+        "data": data if data is not None else {},
+    }
+    if described:
+        properties = {k: dict(v, description=_ENVELOPE_DESCRIPTIONS[k]) for k, v in properties.items()}
+    schema = {
+        "type": "object",
+        "required": list(REQUIRED_ENVELOPE_KEYS) + (["required_acl"] if acl == ACL_REQUIRED else []),
+        "properties": properties,
+    }
+    if closed:
+        schema["additionalProperties"] = False
+    if acl == ACL_ABSENT:
+        # The page documents no ACL for this event: the key is absent.
+        schema["not"] = {"required": ["required_acl"]}
+    return schema
+
+
 def referenced_definitions(schema, definitions: dict) -> dict:
     """The closure of definitions reachable from schema's '#/$defs/<name>' references."""
     seen: dict = {}

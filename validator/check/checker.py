@@ -23,13 +23,12 @@ import jsonschema_rs
 import orjson
 
 from .. import codes as C
-from ..catalogue import Catalogue, EventSpec, parse_version
+from ..catalogue import (ENVELOPE_KEYS, REQUIRED_ENVELOPE_KEYS, Catalogue, EventSpec,
+                         envelope_schema, parse_version)
 from ..findings import OK, Finding, MessageResult, json_path, verdict_of
 from .errata import ErrataMatcher
 from .template import MISSING, Template, get_path, render
 
-ENVELOPE_KEYS = ("name", "origin_uuid", "required_acl", "data")
-REQUIRED_ENVELOPE_KEYS = ("name", "origin_uuid", "data")
 _NAME_CACHE_LIMIT = 10_000  # a hostile stream of random names must not grow memory
 _NAME_CACHE_MAX_CHARS = 256  # ... nor a few very long ones
 
@@ -60,7 +59,7 @@ class CompiledEvent:
                 self.data_validator, jsonschema_rs.Draft202012Validator(
                     dict(strict_data, **{"$defs": checker.strict_defs})))
         self.fast_validator = jsonschema_rs.Draft202012Validator(
-            checker.whole_message_schema(strict_data))
+            dict(envelope_schema(strict_data, closed=True), **{"$defs": checker.strict_defs}))
         self.is_valid = self.fast_validator.is_valid
         # Placeholders of the routing key, with where their expected word comes from.
         self.rk_words = tuple(
@@ -265,20 +264,6 @@ class Checker:
             schema = dict(schema, **{"$defs": self.strict_defs if strict
                                      else self.catalogue.definitions})
         return DetailedValidator(schema)
-
-    def whole_message_schema(self, strict_data) -> dict:
-        return {
-            "type": "object",
-            "required": list(REQUIRED_ENVELOPE_KEYS),
-            "properties": {
-                "name": {"type": "string"},
-                "origin_uuid": {"type": "string", "pattern": self.uuid_pattern},
-                "required_acl": {"type": ["string", "null"]},
-                "data": strict_data,
-            },
-            "additionalProperties": False,
-            "$defs": self.strict_defs,
-        }
 
     def resolve(self, name: str):
         """(compiled event, name values) for a documented name, else None."""
