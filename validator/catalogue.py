@@ -336,6 +336,10 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
         errata.append(Erratum(entry["id"], entry["title"], " ".join(entry["description"].split()),
                               entry["evidence"], tuple(entry["events"]), covers))
 
+    try:
+        jsonschema_rs.Draft202012Validator({"pattern": raw["catalogue"]["uuid_fields"]})
+    except jsonschema_rs.ValidationError:
+        fail(("catalogue", "uuid_fields"), "not an ECMA-262 regular expression")
     first, last = raw["catalogue"]["versions"]["first"], raw["catalogue"]["versions"]["last"]
     if parse_version(first) > parse_version(last):
         fail(("catalogue", "versions"), f"first {first} is after last {last}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import orjson
+
 from .codes import BY_CODE, ERROR, INFO, WARNING
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -25,6 +27,15 @@ def json_path(parts) -> str:
     return "".join(out)
 
 
+def show_value(value, limit: int = 120) -> str:
+    """A value as a message quotes it: in JSON (null, true, "text"), clipped."""
+    try:
+        text = orjson.dumps(value).decode()
+    except (TypeError, orjson.JSONEncodeError):  # not from JSON: say what it is all the same
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 @dataclass(slots=True)
 class Finding:
     code: str
@@ -34,7 +45,7 @@ class Finding:
     erratum: str | None = None
 
     @classmethod
-    def of(cls, code: str, path: str, message: str) -> "Finding":
+    def of(cls, code: str, path: str, message: str) -> Finding:
         return cls(code, BY_CODE[code].severity, path, message)
 
     def as_dict(self) -> dict:

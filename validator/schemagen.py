@@ -8,7 +8,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .catalogue import ACL_ABSENT, ACL_REQUIRED, DRAFT, PACKAGE_DIR, Catalogue, envelope_schema
+from .catalogue import (
+    ACL_ABSENT,
+    ACL_REQUIRED,
+    DRAFT,
+    PACKAGE_DIR,
+    Catalogue,
+    envelope_schema,
+)
 
 REPO_SCHEMAS = PACKAGE_DIR.parent / "schemas"
 ID_BASE = "https://wazo-bus-validator.invalid/schemas/"

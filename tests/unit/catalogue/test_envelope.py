@@ -6,8 +6,14 @@ from __future__ import annotations
 import jsonschema_rs
 import pytest
 
-from validator.catalogue import (ACL_ABSENT, ACL_OPTIONAL, ACL_REQUIRED, ENVELOPE_KEYS,
-                                 envelope_schema, load_catalogue)
+from validator.catalogue import (
+    ACL_ABSENT,
+    ACL_OPTIONAL,
+    ACL_REQUIRED,
+    ENVELOPE_KEYS,
+    envelope_schema,
+    load_catalogue,
+)
 from validator.schemagen import envelope_file, event_schemas
 
 CATALOGUE = load_catalogue()
