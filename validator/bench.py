@@ -347,8 +347,8 @@ class SchemaMaker:
         if "const" in schema:
             value = schema["const"]
             return lambda: value
-        if "enum" in schema:
-            values = tuple(schema["enum"])
+        if "enum" in schema or "enum" in (schema.get("anyOf") or [{}])[0]:  # a value set
+            values = tuple(schema.get("enum") or schema["anyOf"][0]["enum"])
             return lambda: g.pick(values)
         types = schema.get("type", "object")
         types = [types] if isinstance(types, str) else list(types)

@@ -274,6 +274,8 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
     def fail(where_path, message):
         raise CatalogueError(f"{path}: {_where(raw, where_path)}: {message}")
 
+    source_ok = jsonschema_rs.Draft202012Validator(meta_schema["$defs"]["value_source"]).is_valid
+
     definitions = raw["definitions"]
     events: list[EventSpec] = []
     seen_names: dict[str, int] = {}
@@ -298,7 +300,7 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
             changes=list(entry.get("changes") or []),
             example=entry.get("example"),
         )
-        _check_event(spec, definitions, fail, raw)
+        _check_event(spec, definitions, fail, source_ok)
         for name, _ in spec.concrete_names():
             if name in seen_names:
                 fail(("events", i, "name"), f"the name {name} is already entry {seen_names[name]}'s")
@@ -307,6 +309,7 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
 
     for name, schema in definitions.items():
         _check_schema(schema, definitions, ("definitions", name), fail)
+        check_value_sources(schema, ("definitions", name), fail, source_ok)
 
     errata: list[Erratum] = []
     seen_ids: set[str] = set()
@@ -395,7 +398,60 @@ def _patterns(node, where):
             yield from _patterns(v, where + (i,))
 
 
-def _check_event(spec: EventSpec, definitions, fail, raw):
+def value_sets(schema, where=(), sourced: bool = False):
+    """(where, is sourced) of every value set (enum) in a schema. A set is sourced by an
+    `x-source` on itself or on the field whose anyOf/oneOf holds it."""
+    if isinstance(schema, list):
+        for i, item in enumerate(schema):
+            yield from value_sets(item, where + (i,), sourced)
+        return
+    if not isinstance(schema, dict):
+        return
+    sourced = sourced or "x-source" in schema
+    if "enum" in schema:
+        yield where + ("enum",), sourced
+    for key, value in schema.items():
+        if key in ("enum", "const", "x-source", "examples", "default"):
+            continue
+        if key in ("properties", "$defs", "patternProperties") and isinstance(value, dict):
+            for name, sub in value.items():
+                yield from value_sets(sub, where + (key, name))
+        else:
+            yield from value_sets(value, where + (key,), sourced and key in ("anyOf", "oneOf"))
+
+
+def _x_sources(schema, where=()):
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key == "x-source":
+                yield where + (key,), value
+            elif key not in ("enum", "const", "examples", "default"):
+                yield from _x_sources(value, where + (key,))
+    elif isinstance(schema, list):
+        for i, item in enumerate(schema):
+            yield from _x_sources(item, where + (i,))
+
+
+def check_value_sources(schema, where, fail, source_ok) -> None:
+    """Every x-source names its sources as {page|rest-model|code: text} (the meta-schema's
+    value_source). Whether every value set has one is unsourced_value_sets' question."""
+    for path, source in _x_sources(schema, where):
+        if not source_ok(source):
+            fail(path, "names its sources as {page|rest-model|code: text}")
+
+
+def unsourced_value_sets(catalogue: Catalogue) -> list[str]:
+    """Where a value set of the catalogue does not say where it comes from."""
+    schemas = [(("definitions", k), v) for k, v in catalogue.definitions.items()]
+    for spec in catalogue.events:
+        schemas.append((("events", spec.key, "data"), spec.data))
+        schemas += [(("events", spec.key, "changes", c["version"], "data"), c["before"]["data"])
+                    for c in spec.changes if "data" in c["before"]]
+    return [".".join(str(p) for p in where)
+            for at, schema in schemas for where, sourced in value_sets(schema, at) if not sourced]
+
+
+def _check_event(spec: EventSpec, definitions, fail, source_ok):
     at = ("events", spec.index)
     name_vars = set(spec.name_placeholders)
     if spec.name_template:
@@ -429,6 +485,7 @@ def _check_event(spec: EventSpec, definitions, fail, raw):
         for unused in sorted(set(view["bindings"]) - used):
             fail(at + (prefix + "bindings", unused), "binds a placeholder no template uses")
         _check_schema(view["data"], definitions, at + (prefix + "data",), fail)
+        check_value_sources(view["data"], at + (prefix + "data",), fail, source_ok)
     if spec.since and spec.changes:
         for change in spec.changes:
             if parse_version(change["version"]) <= parse_version(spec.since):

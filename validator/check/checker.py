@@ -20,17 +20,24 @@ import orjson
 
 from .. import codes as C
 from ..catalogue import (
-    ENVELOPE_KEYS,
-    REQUIRED_ENVELOPE_KEYS,
     Catalogue,
     EventSpec,
     parse_version,
 )
-from ..findings import OK, Finding, MessageResult, json_path, show_value, verdict_of
+from ..findings import OK, Finding, MessageResult, show_value, verdict_of
 from .compile import CompiledEvent, strict
+from .detailed import (
+    Findings,
+    acl_findings,
+    content_type_findings,
+    envelope_findings,
+    json_type,
+    parse_body,
+    routing_key_findings,
+)
 from .errata import ErrataMatcher
-from .explain import DataExplainer
-from .template import MISSING, Template, get_path, render
+from .explain import DataExplainer, undocumented_uuids
+from .template import MISSING, Template
 
 _NAME_CACHE_LIMIT = 10_000  # a hostile stream of random names must not grow memory
 _NAME_CACHE_MAX_CHARS = 256  # ... nor a few very long ones
@@ -177,140 +184,56 @@ class Checker:
         return self.detailed(routing_key, body, properties)
 
     def detailed(self, routing_key, body, properties=None, msg=MISSING) -> MessageResult:
-        out: list[tuple[Finding, object]] = []
-
-        def add(code, path, message, value=MISSING):
-            out.append((Finding.of(code, path, message), value))
-
+        """Every finding of a message, step by step: the transport, the body, the envelope,
+        then the documented event's name, routing key, ACL and data."""
+        found = Findings()
+        add = found.add
         if properties is not None:
-            ct = properties.get("content_type")
-            if ct is None:
-                add("B105", "properties.content_type", "the message has no content type")
-            elif not isinstance(ct, str) or ct.split(";")[0].strip().lower() != self.content_type:
-                add("B104", "properties.content_type",
-                    f"content type {show_value(ct)} is not {self.content_type}")
-
+            content_type_findings(properties, self.content_type, add)
         if msg is MISSING:
-            msg = self._parse(body, add)
+            msg = parse_body(body, add)
             if msg is MISSING:
-                return self._result(None, routing_key, out, None)
+                return self._result(None, routing_key, found.out, None)
         if type(msg) is not dict:
-            add("B102", "$", f"the body is a JSON {_json_type(msg)}, not an object")
-            return self._result(None, routing_key, out, None)
-
-        name = msg.get("name", MISSING)
-        for key in REQUIRED_ENVELOPE_KEYS:
-            if key not in msg:
-                add("E200", f"$.{key}", f"the envelope has no {show_value(key)}")
-        if name is not MISSING and type(name) is not str:
-            add("E201", "$.name", f"name is a {_json_type(name)}, not a string")
-        origin = msg.get("origin_uuid", MISSING)
-        if origin is not MISSING and not self.is_uuid(origin):
-            add("D605", "$.origin_uuid", f"origin_uuid {show_value(origin)} is not a UUID", origin)
-        acl = msg.get("required_acl", MISSING)
-        acl_type_ok = acl is MISSING or acl is None or type(acl) is str
-        if not acl_type_ok:
-            add("E201", "$.required_acl",
-                f"required_acl is a {_json_type(acl)}, not a string or null")
-        for key in msg:
-            if key not in ENVELOPE_KEYS:
-                add("E202", json_path([key]), f"the envelope key {show_value(key)} is not documented")
-
+            add("B102", "$", f"the body is a JSON {json_type(msg)}, not an object")
+            return self._result(None, routing_key, found.out, None)
+        acl_type_ok = envelope_findings(msg, self.is_uuid, add)
+        name = msg.get("name")
         event_name = name if type(name) is str else None
-        hit = self.resolve(name) if event_name is not None else None
-        compiled = None
-        name_values: dict = {}
+        hit = self.resolve(event_name) if event_name is not None else None
         if hit is None:
             if event_name is not None:
-                add("N300", "$.name", f"{show_value(event_name)} is not a documented event")
-            if event_name is not None and routing_key is not None:
-                owner = self.owner_of(routing_key)
-                if owner is not None:
-                    add("N301", "routing_key", f"routing key {show_value(routing_key)} is the key of "
-                        f"{owner}, but the event is named {show_value(name)}")
-        else:
-            compiled, name_values = hit
-            if compiled.not_yet:
-                add("V700", "$.name", f"{event_name} was introduced in {compiled.spec.since}, "
-                    f"after the target version {self.version_text}")
-            if routing_key is not None:
-                self._check_routing_key(compiled, name_values, msg, routing_key, add)
-            if acl_type_ok:
-                self._check_acl(compiled, name_values, msg, acl, add)
-            if "data" in msg:
-                compiled.explain_data(msg["data"], add)
-        return self._result(event_name, routing_key, out, msg, compiled)
+                self._undocumented(event_name, routing_key, msg, add)
+            return self._result(event_name, routing_key, found.out, msg)
+        compiled, name_values = hit
+        if compiled.not_yet:
+            add("V700", "$.name", f"{event_name} was introduced in {compiled.spec.since}, "
+                f"after the target version {self.version_text}")
+        if routing_key is not None:
+            routing_key_findings(compiled, name_values, msg, routing_key, self.owner_of, add)
+        if acl_type_ok:
+            acl_findings(compiled, name_values, msg, msg.get("required_acl", MISSING), add)
+        if "data" in msg:
+            compiled.explain_data(msg["data"], add)
+        return self._result(event_name, routing_key, found.out, msg, compiled)
+
+    def _undocumented(self, name, routing_key, msg, add):
+        add("N300", "$.name", f"{show_value(name)} is not a documented event")
+        # The page promises nothing about such events: a warning, like N300.
+        undocumented_uuids(msg.get("data"), self.is_uuid_field, self.is_uuid,
+                           lambda *args: add(*args, severity=C.WARNING))
+        if routing_key is not None:
+            owner = self.owner_of(routing_key)
+            if owner is not None:
+                add("N301", "routing_key", f"routing key {show_value(routing_key)} is the key "
+                    f"of {owner}, but the event is named {show_value(name)}")
 
     def data_result(self, compiled, name, routing_key, msg) -> MessageResult:
         """The result of a message whose findings are all in its data (what detailed()
         would find, without its envelope, routing-key and ACL checks)."""
-        out: list[tuple[Finding, object]] = []
-
-        def add(code, path, message, value=MISSING):
-            out.append((Finding.of(code, path, message), value))
-
-        compiled.explain_data(msg["data"], add)
-        return self._result(name, routing_key, out, msg, compiled)
-
-    def _parse(self, body, add):
-        try:
-            return orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            text = str(exc)
-            if not isinstance(body, str):
-                try:
-                    bytes(body).decode("utf-8")
-                except UnicodeDecodeError as uexc:
-                    add("B100", "$", f"the body is not UTF-8 (byte {uexc.start})")
-                    return MISSING
-            if "depth limit" in text or "recursion" in text:
-                add("B103", "$", "the body nests deeper than 1024 levels")
-            elif not body:
-                add("B101", "$", "the body is empty")
-            else:
-                add("B101", "$", f"the body is not JSON: {text}")
-            return MISSING
-
-    def _check_routing_key(self, compiled: CompiledEvent, name_values, msg, routing_key, add):
-        m = compiled.rk_regex.fullmatch(routing_key)
-        if m is None:
-            owner = self.owner_of(routing_key)
-            hint = f" (it is the key of {owner})" if owner else ""
-            add("R400", "routing_key", f"routing key {show_value(routing_key)} does not match "
-                f"{show_value(compiled.rk.text)}{hint}")
-            return
-        for group, ph, source, ref in compiled.rk_words:
-            word = m.group(group)
-            if source == "const":
-                expected = name_values.get(ph)
-                where = "the event name"
-            else:
-                value = get_path(msg, ref)
-                if value is MISSING:
-                    continue  # the missing field is reported by the data check
-                expected = render(value)
-                where = "." .join(str(p) for p in ref)
-            if word != expected:
-                add("R401", "routing_key", f"routing-key word {{{ph}}} is {show_value(word)} but "
-                    f"{where} is {show_value(expected)}")
-
-    def _check_acl(self, compiled: CompiledEvent, name_values, msg, acl, add):
-        if compiled.acl is None:
-            if acl is not MISSING:
-                add("A503", "$.required_acl", f"required_acl {show_value(acl)} is given but the "
-                    "page documents none for this event", acl)
-            return
-        if acl is MISSING:
-            add("A500", "$.required_acl", f"required_acl is missing; documented: "
-                f"{show_value(compiled.acl.text)}")
-        elif acl is None:
-            add("A501", "$.required_acl", f"required_acl is null (every websocket client "
-                f"receives the event); documented: {show_value(compiled.acl.text)}", acl)
-        else:
-            expected = compiled.acl.fill(msg, name_values)
-            if expected is not MISSING and acl != expected:
-                add("A502", "$.required_acl", f"required_acl is {show_value(acl)}, expected "
-                    f"{show_value(expected)} ({compiled.acl.text})", acl)
+        found = Findings()
+        compiled.explain_data(msg["data"], found.add)
+        return self._result(name, routing_key, found.out, msg, compiled)
 
     def _result(self, name, routing_key, out, msg, compiled=None) -> MessageResult:
         findings = []
@@ -329,17 +252,3 @@ class Checker:
         if erratum is not None:
             finding.severity = C.WARNING
             finding.erratum = erratum
-
-
-def _json_type(value) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"

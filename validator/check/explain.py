@@ -19,6 +19,14 @@ _VALUE_KINDS = (_KIND.Enum, _KIND.Constant, _KIND.Minimum, _KIND.Maximum, _KIND.
 CODE_OF_KIND = {_KIND.Type: "D601", _KIND.Pattern: "D603", **{k: "D602" for k in _VALUE_KINDS}}
 
 
+VALUE_SET_KEYWORDS = frozenset(("enum", "const", "pattern", "description", "x-source"))
+
+
+def is_value_set(branches) -> bool:
+    return isinstance(branches, list) and bool(branches) and all(
+        isinstance(b, dict) and b and b.keys() <= VALUE_SET_KEYWORDS for b in branches)
+
+
 def schema_node(root, schema_path):
     """The schema object that holds the failing keyword (schema_path ends with it), or None
     where the path cannot be followed (see exact_paths: such paths are lossy)."""
@@ -102,9 +110,13 @@ class DataExplainer:
                 self.extra_fields(error.instance, kind.unexpected, parts, add)
             else:
                 code = CODE_OF_KIND.get(kind_type, "D609")
+                message = error.message
                 if code in ("D601", "D603") and self._in_uuid_schema(error):
                     code = "D605"
-                add(code, json_path(parts), _clip(error.message, 200), error.instance)
+                elif kind_type is _KIND.AnyOf and self._is_value_set(error):
+                    code = "D602"
+                    message = f"{show_value(error.instance)} is not one of the documented values"
+                add(code, json_path(parts), _clip(message, 200), error.instance)
 
     def exact_paths(self, data, errors) -> list[tuple]:
         """The paths from the evaluation output, whose locations are JSON pointers (slower,
@@ -122,6 +134,12 @@ class DataExplainer:
                          else tuple(error.instance_path))  # cannot pair it: best effort
         return paths
 
+    def _is_value_set(self, error) -> bool:
+        """An anyOf of enums, consts and patterns is one value set (Asterisk's call states:
+        a list, and "Unknown (N)"): a value outside it is D602, as for a plain enum."""
+        node = schema_node(self.root, error.schema_path)
+        return isinstance(node, dict) and is_value_set(node.get("anyOf"))
+
     def _in_uuid_schema(self, error) -> bool:
         node = schema_node(self.root, error.schema_path)
         return isinstance(node, dict) and node.get("pattern") == self.uuid_pattern
@@ -133,6 +151,30 @@ class DataExplainer:
             add("D604", path, f"{show_value(prop)} is not a documented field", value)
             if self.is_uuid_field(prop) and value is not None and not self.is_uuid(value):
                 add("D605", path, f"{prop} {show_value(value)} is not a UUID", value)
+
+
+def undocumented_uuids(data, is_uuid_field, is_uuid, add) -> None:
+    """D605 for every field named like a UUID, at any depth, whose value is neither a UUID
+    nor null: what can be checked of an event the page does not document (`add` makes it
+    a warning there, like N300: the page promises nothing about such events)."""
+    stack = [(("data",), data)]
+    while stack:
+        parts, node = stack.pop()
+        if type(node) is dict:
+            items = node.items()
+        elif type(node) is list:
+            items = enumerate(node)
+        else:
+            continue
+        children = []
+        for key, value in items:
+            if (type(key) is str and value is not None and is_uuid_field(key)
+                    and not is_uuid(value)):
+                add("D605", json_path(parts + (key,)),
+                    f"{key} {show_value(value)} is not a UUID", value)
+            if type(value) in (dict, list):
+                children.append((parts + (key,), value))
+        stack.extend(reversed(children))  # document order
 
 
 def _lossy(pointer: str) -> tuple:

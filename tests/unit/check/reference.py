@@ -83,7 +83,10 @@ def _explain(error, add, uuid_pattern, uuid_fields, is_uuid):
         code = "D601"
     elif keyword == "pattern":
         code = "D603"
-    elif keyword in VALUE_KEYWORDS:
+    elif keyword in VALUE_KEYWORDS or (keyword == "anyOf" and all(
+            isinstance(b, dict) and b and set(b) <= {"enum", "const", "pattern", "description",
+                                                     "x-source"}
+            for b in error.validator_value)):
         code = "D602"
     else:
         code = "D609"

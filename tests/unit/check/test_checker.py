@@ -229,7 +229,7 @@ def test_chat_routing_key_binds_the_recipient():
 
 
 def test_routing_key_of_another_event():
-    rk, msg = valid_message("call_created")
+    _rk, msg = valid_message("call_created")
     result = check("calls.call.updated", msg)
     assert codes(result) == ["R400"]
     assert "call_updated" in result.findings[0].message
