@@ -9,12 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from validator.catalogue import (
-    REPO_CATALOGUE,
-    CatalogueError,
-    load_catalogue,
-    unsourced_value_sets,
-)
+from validator.catalogue import REPO_CATALOGUE, CatalogueError, load_catalogue
+from validator.catalogue_checks import unsourced_value_sets
 from validator.schemagen import REPO_SCHEMAS, stale_files, write_all
 
 DOCUMENTED_17_08 = {
