@@ -13,8 +13,22 @@ OK, WARN, FAIL = "ok", "warn", "fail"
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+_PATHS: dict[tuple, str] = {}
+_PATHS_LIMIT = 10_000  # paths repeat (the same fields fail again); hostile keys must not grow it
+
+
 def json_path(parts) -> str:
     """Render a path like jsonschema's error.path as JSONPath: $.data.to[1]."""
+    key = tuple(parts)
+    text = _PATHS.get(key)
+    if text is None:
+        text = _render_path(key)
+        if len(_PATHS) < _PATHS_LIMIT and len(text) <= 256:
+            _PATHS[key] = text
+    return text
+
+
+def _render_path(parts) -> str:
     out = ["$"]
     for part in parts:
         if isinstance(part, int):
