@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 
-import jsonschema
 import jsonschema_rs
 
 from .catalogue import DRAFT, CatalogueError, EventSpec, parse_version, placeholders
@@ -29,6 +28,8 @@ class CatalogueChecks:
     def meta_schema(self) -> None:
         # The compiled engine decides; the Python one explains (only when something is wrong).
         if not jsonschema_rs.Draft202012Validator(self.meta_doc).is_valid(self.raw):
+            import jsonschema  # only to explain a broken catalogue: not at every start-up
+
             error = jsonschema.exceptions.best_match(
                 jsonschema.Draft202012Validator(self.meta_doc).iter_errors(self.raw))
             raise CatalogueError(f"{self.path}: {self.where(self.raw, error.absolute_path)}: "
@@ -85,6 +86,8 @@ class CatalogueChecks:
                 self.fail(node_path, f"$ref {ref} names no definition of the catalogue")
         doc = dict(schema, **{"$schema": DRAFT})
         if not jsonschema_rs.meta.is_valid(doc):
+            import jsonschema
+
             try:
                 jsonschema.Draft202012Validator.check_schema(doc)
             except jsonschema.exceptions.SchemaError as exc:
