@@ -25,7 +25,8 @@ from ..catalogue import (
     parse_version,
 )
 from ..findings import OK, Finding, MessageResult, show_value, verdict_of
-from .compile import CompiledEvent, strict
+from .compile import DATA_ONLY, CompiledEvent, strict
+from .compile import OK as ROUTE_OK
 from .detailed import (
     Findings,
     acl_findings,
@@ -137,15 +138,13 @@ class Checker:
         return hit
 
     def _plan(self, name: str):
-        """The fast checks of a name, cached (bounded) like resolve's answers: None, or
-        (compiled event, no finding at all?, findings in the data only?)."""
+        """The route of a name (CompiledEvent.route_plan), cached (bounded) like resolve's
+        answers: None, or (compiled event, route)."""
         hit = self.resolve(name)
         plan = None
         if hit is not None:
-            compiled, name_values = hit
-            ok = compiled.fast_plan(name_values)
-            if ok is not None:
-                plan = (compiled, ok, compiled.fast_plan(name_values, compiled.envelope_is_valid))
+            route = hit[0].route_plan(hit[1])
+            plan = (hit[0], route) if route is not None else None
         if len(self._plans) < _NAME_CACHE_LIMIT and len(name) <= _NAME_CACHE_MAX_CHARS:
             self._plans[name] = plan
         return plan
@@ -175,10 +174,11 @@ class Checker:
                         plan = self._plan(name)
                     if plan is not None and (properties is None or properties.get(
                             "content_type") == self.content_type):
-                        compiled, ok, data_only = plan
-                        if ok(msg, routing_key):
+                        compiled, route = plan
+                        way = route(msg, routing_key)
+                        if way == ROUTE_OK:
                             return MessageResult(name, routing_key, OK)
-                        if data_only(msg, routing_key):
+                        if way == DATA_ONLY:
                             return self.data_result(compiled, name, routing_key, msg)
             return self.detailed(routing_key, body, properties, msg)
         return self.detailed(routing_key, body, properties)

@@ -11,6 +11,8 @@ import jsonschema_rs
 from ..catalogue import EventSpec, envelope_schema
 from .template import MISSING, Template, get_path, render
 
+OK, DATA_ONLY, DETAILED = 0, 1, 2  # the routes of a message (see docs/engine.md)
+
 
 class CompiledEvent:
     """One documented name (or open family) compiled for a target version."""
@@ -74,24 +76,48 @@ class CompiledEvent:
         return True
 
     def fast_plan(self, name_values, is_valid=None):
-        """fast_ok specialised for one name, built at its first sighting: ok(msg, rk) -> bool,
-        or None when the name always takes the detailed path.
+        """fast_ok specialised for one name: ok(msg, rk) -> bool, or None when the name always
+        takes the detailed path. With `is_valid` (the envelope's), the same checks without
+        the data's: "are the findings all in the data?"."""
+        keys_ok = self.keys_plan(name_values)
+        if keys_ok is None:
+            return None
+        is_valid = is_valid or self.is_valid
+
+        def ok(msg, routing_key):
+            return keys_ok(msg, routing_key) and is_valid(msg)
+        return ok
+
+    def route_plan(self, name_values):
+        """route(msg, rk) -> OK (no finding at all), DATA_ONLY (findings in the data only) or
+        DETAILED, built at a name's first sighting; None when the name is always DETAILED.
+        The routing key and ACL are compared once for both questions."""
+        keys_ok = self.keys_plan(name_values)
+        if keys_ok is None:
+            return None
+        is_valid, envelope_is_valid = self.is_valid, self.envelope_is_valid
+
+        def route(msg, routing_key):
+            if not keys_ok(msg, routing_key):
+                return DETAILED
+            if is_valid(msg):
+                return OK
+            return DATA_ONLY if envelope_is_valid(msg) else DETAILED
+        return route
+
+    def keys_plan(self, name_values):
+        """keys_ok(msg, rk): do the routing key and required_acl match the templates?
 
         When the name alone decides the routing key (every AMI name; every event whose key has
         no data placeholder) the key is rendered once here, and so is the ACL when it has no
-        data placeholder: a message then costs one or two string compares before the
-        jsonschema-rs call (measured: the regex match, its groups and the ACL join were a
-        third of the fast path). fast_ok(msg, rk) holds exactly when ok(msg, rk) does: a key
-        that passes the regex check is its literals joined with its words, i.e. the rendered
-        key, and the rendered key is checked to pass it once, here. With `is_valid` (the
-        envelope's), the same checks without the data's: "are the findings all in the data?"."""
+        data placeholder: a message then costs one or two string compares (measured: the
+        regex match, its groups and the ACL join were a third of the fast path). The result
+        is the general check's: a key that passes the regex check is its literals joined with
+        its words, i.e. the rendered key, and the rendered key is checked to pass it once,
+        here."""
         if self.not_yet:
             return None
-        is_valid = is_valid or self.is_valid
-        fast_ok = self.fast_ok
-
-        def general(msg, routing_key):
-            return fast_ok(msg, routing_key, name_values, is_valid)
+        general = self._general_keys_ok(name_values)
 
         def from_data(template):
             return any(type(p) is not str and p[0] == "path" for p in template.parts)
@@ -107,23 +133,35 @@ class CompiledEvent:
         if type(expected_rk) is not str or not self._rk_ok(None, expected_rk, name_values):
             return general
         if self.acl is None:
-            def ok(msg, routing_key):
+            def keys_ok(msg, routing_key):
                 return ((routing_key is None or routing_key == expected_rk)
-                        and "required_acl" not in msg and is_valid(msg))
+                        and "required_acl" not in msg)
         elif type(expected_acl) is str:
-            def ok(msg, routing_key):
+            def keys_ok(msg, routing_key):
                 # JSON has no other value equal to a string: == also checks the type.
                 return ((routing_key is None or routing_key == expected_rk)
-                        and msg.get("required_acl") == expected_acl and is_valid(msg))
+                        and msg.get("required_acl") == expected_acl)
         else:
             acl_fill = self.acl.fill
 
-            def ok(msg, routing_key):
+            def keys_ok(msg, routing_key):
                 if routing_key is not None and routing_key != expected_rk:
                     return False
                 acl = msg.get("required_acl")
-                return type(acl) is str and acl == acl_fill(msg, name_values) and is_valid(msg)
-        return ok
+                return type(acl) is str and acl == acl_fill(msg, name_values)
+        return keys_ok
+
+    def _general_keys_ok(self, name_values):
+        rk_ok, acl = self._rk_ok, self.acl
+
+        def keys_ok(msg, routing_key):
+            if routing_key is not None and not rk_ok(msg, routing_key, name_values):
+                return False
+            if acl is None:
+                return "required_acl" not in msg
+            value = msg.get("required_acl")
+            return type(value) is str and value == acl.fill(msg, name_values)
+        return keys_ok
 
 
 def strict(schema):
