@@ -1,14 +1,10 @@
 """The per-message checker: (routing key, body bytes, AMQP properties) -> MessageResult.
 
 Everything is compiled once, when the Checker is built for a target Wazo version (see
-compile.py). Per message there are two paths, both on jsonschema-rs:
-- fast: orjson parse, a dict lookup of the name, one `is_valid` of the whole message, a
-  routing-key match and an ACL comparison. A message that passes all of them has no finding.
-- detailed: anything else is checked step by step: the envelope here, the data's errors
-  explained from jsonschema-rs's own errors (explain.py), then errata applied.
-The fast path's schemas are strict (`additionalProperties: false`) so that an extra field,
-which is worth an info finding, also takes the detailed path. `Checker(fast=False)` sends
-every message down the detailed path: the tests prove both give the same findings.
+compile.py). Per message, one of three routes, all on jsonschema-rs (docs/engine.md):
+fast (no finding at all), data only (the envelope, key and ACL pass: the data's errors are
+explained, explain.py) and detailed (step by step, detailed.py). `Checker(fast=False)` sends
+every message down the detailed route: the tests prove all give the same findings.
 """
 
 from __future__ import annotations
@@ -19,11 +15,7 @@ import jsonschema_rs
 import orjson
 
 from .. import codes as C
-from ..catalogue import (
-    Catalogue,
-    EventSpec,
-    parse_version,
-)
+from ..catalogue import Catalogue, EventSpec, parse_version
 from ..findings import OK, Finding, MessageResult, show_value, verdict_of
 from .compile import DATA_ONLY, CompiledEvent, strict
 from .compile import OK as ROUTE_OK
@@ -92,7 +84,7 @@ class Checker:
         self._owner_re = re.compile("|".join(
             f"(?P<o{i}>{src.replace('(?P<p', f'(?P<o{i}p')})" for i, (src, _) in enumerate(owners)))
         self._resolved: dict[str, tuple | None] = {}
-        self._plans: dict = {}  # name -> its fast check (CompiledEvent.fast_plan), or None
+        self._plans: dict = {}  # name -> (compiled event, its route), or None
 
         self.errata = ErrataMatcher(catalogue, self.lenient_validator)
 
