@@ -10,11 +10,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jsonschema
-import jsonschema_rs
 import yaml
-
-from .codes import BY_CODE
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_CATALOGUE = PACKAGE_DIR.parent / "specs" / "events.yaml"
@@ -176,6 +172,44 @@ class Catalogue:
         return out
 
 
+ENVELOPE_KEYS = ("name", "origin_uuid", "required_acl", "data")
+REQUIRED_ENVELOPE_KEYS = ("name", "origin_uuid", "data")
+_ENVELOPE_DESCRIPTIONS = {
+    "name": "The event name.",
+    "origin_uuid": "The UUID of the message's producer.",
+    "required_acl": "The ACL xivo-websocketd requires to deliver it.",
+    "data": "The event specific part.",
+}
+ACL_OPTIONAL, ACL_REQUIRED, ACL_ABSENT = "optional", "required", "absent"
+
+
+def envelope_schema(data=None, *, name=None, acl: str = ACL_OPTIONAL, closed: bool = False,
+                    described: bool = False) -> dict:
+    """The message envelope as JSON Schema: the one place it is written. The checker's
+    compiled schema (closed, strict data), schemas/envelope.json (described, any data) and
+    each schemas/<event>.json (its name, ACL and data) are all built here. `uuid` is
+    referenced as #/$defs/uuid: the caller supplies the definitions."""
+    properties = {
+        "name": name if name is not None else {"type": "string"},
+        "origin_uuid": {"$ref": "#/$defs/uuid"},
+        "required_acl": {"type": "string"} if acl == ACL_REQUIRED else {"type": ["string", "null"]},
+        "data": data if data is not None else {},
+    }
+    if described:
+        properties = {k: dict(v, description=_ENVELOPE_DESCRIPTIONS[k]) for k, v in properties.items()}
+    schema = {
+        "type": "object",
+        "required": list(REQUIRED_ENVELOPE_KEYS) + (["required_acl"] if acl == ACL_REQUIRED else []),
+        "properties": properties,
+    }
+    if closed:
+        schema["additionalProperties"] = False
+    if acl == ACL_ABSENT:
+        # The page documents no ACL for this event: the key is absent.
+        schema["not"] = {"required": ["required_acl"]}
+    return schema
+
+
 def referenced_definitions(schema, definitions: dict) -> dict:
     """The closure of definitions reachable from schema's '#/$defs/<name>' references."""
     seen: dict = {}
@@ -210,8 +244,7 @@ def _where(raw: dict, path) -> str:
     return ".".join(str(p) for p in parts) or "(top level)"
 
 
-def load_catalogue(path: str | Path | None = None) -> Catalogue:
-    path = Path(path) if path else default_catalogue_path()
+def _read_raw(path: Path) -> dict:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -225,173 +258,52 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
         raise CatalogueError(f"{path}: {where}{problem}") from None
     if not isinstance(raw, dict):
         raise CatalogueError(f"{path}: the catalogue must be a mapping with catalogue, events, errata")
+    return raw
 
+
+def _event_spec(i: int, entry: dict) -> EventSpec:
+    return EventSpec(
+        index=i,
+        name=entry.get("name"),
+        name_template=entry.get("name_template"),
+        title=entry.get("title"),
+        description=" ".join(entry["description"].split()),
+        since=entry.get("since"),
+        routing_key=entry["routing_key"],
+        required_acl=entry["required_acl"],
+        bindings=dict(entry.get("bindings") or {}),
+        data=entry["data"],
+        name_placeholders={
+            k: NamePlaceholder(k, tuple(v["values"]) if "values" in v else None,
+                               v.get("pattern"), v.get("description", ""))
+            for k, v in (entry.get("name_placeholders") or {}).items()
+        },
+        personal_data=list(entry.get("personal_data") or []),
+        changes=list(entry.get("changes") or []),
+        example=entry.get("example"),
+    )
+
+
+def _cover(c: dict) -> Cover:
+    return Cover(code=c["code"], path=c.get("path"), value=c.get("value"), when=c.get("when"),
+                 acl=tuple(c["acl"]) if "acl" in c else None,
+                 events=tuple(c["events"]) if "events" in c else None)
+
+
+def load_catalogue(path: str | Path | None = None) -> Catalogue:
+    from .catalogue_checks import CatalogueChecks
+
+    path = Path(path) if path else default_catalogue_path()
+    raw = _read_raw(path)
     meta_schema = yaml.load(META_SCHEMA_PATH.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
-    # The compiled engine decides; the Python one explains (only when something is wrong).
-    if not jsonschema_rs.Draft202012Validator(meta_schema).is_valid(raw):
-        error = jsonschema.exceptions.best_match(
-            jsonschema.Draft202012Validator(meta_schema).iter_errors(raw))
-        raise CatalogueError(f"{path}: {_where(raw, error.absolute_path)}: {_short(error.message)}")
-
-    def fail(where_path, message):
-        raise CatalogueError(f"{path}: {_where(raw, where_path)}: {message}")
-
-    definitions = raw["definitions"]
-    events: list[EventSpec] = []
-    seen_names: dict[str, int] = {}
-    for i, entry in enumerate(raw["events"]):
-        spec = EventSpec(
-            index=i,
-            name=entry.get("name"),
-            name_template=entry.get("name_template"),
-            title=entry.get("title"),
-            description=" ".join(entry["description"].split()),
-            since=entry.get("since"),
-            routing_key=entry["routing_key"],
-            required_acl=entry["required_acl"],
-            bindings=dict(entry.get("bindings") or {}),
-            data=entry["data"],
-            name_placeholders={
-                k: NamePlaceholder(k, tuple(v["values"]) if "values" in v else None,
-                                   v.get("pattern"), v.get("description", ""))
-                for k, v in (entry.get("name_placeholders") or {}).items()
-            },
-            personal_data=list(entry.get("personal_data") or []),
-            changes=list(entry.get("changes") or []),
-            example=entry.get("example"),
-        )
-        _check_event(spec, definitions, fail, raw)
-        for name, _ in spec.concrete_names():
-            if name in seen_names:
-                fail(("events", i, "name"), f"the name {name} is already entry {seen_names[name]}'s")
-            seen_names[name] = i
-        events.append(spec)
-
-    for name, schema in definitions.items():
-        _check_schema(schema, definitions, ("definitions", name), fail)
-
-    errata: list[Erratum] = []
-    seen_ids: set[str] = set()
-    known_names = set(seen_names)
-    for i, entry in enumerate(raw["errata"]):
-        if entry["id"] in seen_ids:
-            fail(("errata", i, "id"), f"the id {entry['id']} is used twice")
-        seen_ids.add(entry["id"])
-        for name in entry["events"]:
-            if name not in known_names:
-                fail(("errata", i, "events"), f"{name} is not an event of the catalogue")
-        covers = []
-        for j, c in enumerate(entry["covers"]):
-            where = ("errata", i, "covers", j)
-            if c["code"] not in BY_CODE:
-                fail(where + ("code",), f"{c['code']} is not a finding code")
-            for name in c.get("events") or ():
-                if name not in entry["events"]:
-                    fail(where + ("events",), f"{name} is not among the erratum's events")
-            for key in ("value", "when"):
-                if key in c:
-                    _check_schema(c[key], definitions, where + (key,), fail)
-            covers.append(Cover(code=c["code"], path=c.get("path"), value=c.get("value"),
-                                when=c.get("when"),
-                                acl=tuple(c["acl"]) if "acl" in c else None,
-                                events=tuple(c["events"]) if "events" in c else None))
-        errata.append(Erratum(entry["id"], entry["title"], " ".join(entry["description"].split()),
-                              entry["evidence"], tuple(entry["events"]), covers))
-
-    first, last = raw["catalogue"]["versions"]["first"], raw["catalogue"]["versions"]["last"]
-    if parse_version(first) > parse_version(last):
-        fail(("catalogue", "versions"), f"first {first} is after last {last}")
-    return Catalogue(path, raw["catalogue"], definitions, events, errata, raw)
-
-
-def _short(message: str, limit: int = 300) -> str:
-    message = " ".join(message.split())
-    return message if len(message) <= limit else message[: limit - 3] + "..."
-
-
-def _check_schema(schema, definitions, where, fail):
-    if isinstance(schema, bool):
-        return
-    for node_path, ref in _refs(schema, where):
-        if not ref.startswith("#/$defs/") or ref[len("#/$defs/"):] not in definitions:
-            fail(node_path, f"$ref {ref} names no definition of the catalogue")
-    doc = dict(schema, **{"$schema": DRAFT})
-    if not jsonschema_rs.meta.is_valid(doc):
-        try:
-            jsonschema.Draft202012Validator.check_schema(doc)
-        except jsonschema.exceptions.SchemaError as exc:
-            fail(where + tuple(exc.absolute_path), f"not a valid JSON Schema: {_short(exc.message)}")
-        fail(where, "not a valid JSON Schema")
-    for node_path, pattern in _patterns(schema, where):
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            fail(node_path, f"pattern {pattern!r} does not compile: {exc}")
-
-
-def _refs(node, where):
-    if isinstance(node, dict):
-        for k, v in node.items():
-            if k == "$ref" and isinstance(v, str):
-                yield where + (k,), v
-            else:
-                yield from _refs(v, where + (k,))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            yield from _refs(v, where + (i,))
-
-
-def _patterns(node, where):
-    if isinstance(node, dict):
-        for k, v in node.items():
-            if k == "pattern" and isinstance(v, str):
-                yield where + (k,), v
-            elif k != "properties" or isinstance(v, dict):
-                yield from _patterns(v, where + (k,))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            yield from _patterns(v, where + (i,))
-
-
-def _check_event(spec: EventSpec, definitions, fail, raw):
-    at = ("events", spec.index)
-    name_vars = set(spec.name_placeholders)
-    if spec.name_template:
-        used = set(placeholders(spec.name_template))
-        if used != name_vars:
-            fail(at + ("name_placeholders",),
-                 f"the name template uses {sorted(used)} but declares {sorted(name_vars)}")
-        for ph in spec.name_placeholders.values():
-            if ph.pattern is not None:
-                try:
-                    re.compile(ph.pattern)
-                except re.error as exc:
-                    fail(at + ("name_placeholders", ph.name, "pattern"), f"does not compile: {exc}")
-    views = [("", {"routing_key": spec.routing_key, "required_acl": spec.required_acl,
-                   "bindings": spec.bindings, "data": spec.data})]
-    for k, change in enumerate(spec.changes):
-        merged = dict(views[0][1])
-        merged.update(change["before"])
-        views.append((f"changes.{k}.before.", merged))
-    for prefix, view in views:
-        bound = set(view["bindings"]) | name_vars
-        overlap = set(view["bindings"]) & name_vars
-        if overlap:
-            fail(at + ("bindings",), f"{sorted(overlap)} are bound by the name already")
-        used = set(placeholders(view["routing_key"])) | set(placeholders(view["required_acl"]))
-        for key in ("routing_key", "required_acl"):
-            for ph in placeholders(view[key]):
-                if ph not in bound:
-                    fail(at + (prefix + key,), f"placeholder {{{ph}}} is bound by nothing "
-                         "(add it to bindings or name_placeholders)")
-        for unused in sorted(set(view["bindings"]) - used):
-            fail(at + (prefix + "bindings", unused), "binds a placeholder no template uses")
-        _check_schema(view["data"], definitions, at + (prefix + "data",), fail)
-    if spec.since and spec.changes:
-        for change in spec.changes:
-            if parse_version(change["version"]) <= parse_version(spec.since):
-                fail(at + ("changes",), f"change {change['version']} is not after since {spec.since}")
-    if spec.example and "expect" in spec.example:
-        for code in spec.example["expect"]["codes"]:
-            if code not in BY_CODE:
-                fail(at + ("example", "expect", "codes"), f"{code} is not a finding code")
+    checks = CatalogueChecks(path, raw, meta_schema, _where)
+    checks.meta_schema()
+    events = [_event_spec(i, entry) for i, entry in enumerate(raw["events"])]
+    known_names = checks.events(events)
+    errata = [Erratum(entry["id"], entry["title"], " ".join(entry["description"].split()),
+                      entry["evidence"], tuple(entry["events"]),
+                      [_cover(c) for c in entry["covers"]])
+              for entry in raw["errata"]]
+    checks.errata(known_names)
+    checks.meta()
+    return Catalogue(path, raw["catalogue"], raw["definitions"], events, errata, raw)

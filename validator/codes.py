@@ -15,11 +15,39 @@ SEVERITIES = (ERROR, WARNING, INFO)
 
 
 @dataclass(frozen=True, slots=True)
+class Category:
+    """A family of codes: what a report calls a check (a JUnit testcase, a table section)."""
+
+    name: str
+    letter: str
+    summary: str
+
+
+# In report order: the order in which a message is checked.
+CATEGORIES: tuple[Category, ...] = (
+    Category("body", "B", "the body and its transport"),
+    Category("envelope", "E", "the envelope"),
+    Category("name", "N", "the event name"),
+    Category("routing-key", "R", "the routing key"),
+    Category("required-acl", "A", "required_acl, which decides who receives the event"),
+    Category("data", "D", "the data"),
+    Category("version", "V", "the target Wazo version"),
+    Category("input", "X", "the input itself, and the checker"),
+    Category("delivery", "W", "who receives it through xivo-websocketd (info only)"),
+)
+_BY_LETTER = {c.letter: c for c in CATEGORIES}
+
+
+@dataclass(frozen=True, slots=True)
 class Code:
     code: str
     slug: str
     severity: str
     summary: str
+
+    @property
+    def category(self) -> Category:
+        return _BY_LETTER[self.code[0]]
 
 
 CODES: tuple[Code, ...] = (
@@ -94,6 +122,17 @@ CODES: tuple[Code, ...] = (
 )
 
 BY_CODE: dict[str, Code] = {c.code: c for c in CODES}
+CATEGORY_BY_NAME: dict[str, Category] = {c.name: c for c in CATEGORIES}
+
+
+def category_of(code: str) -> str:
+    """The name of a code's category ("data" for D602); KeyError for an unknown code."""
+    return BY_CODE[code].category.name
+
+
+def codes_of(category: str) -> tuple[str, ...]:
+    """The codes of a category, in table order."""
+    return tuple(c.code for c in CODES if c.category.name == category)
 
 
 def matches(code: str, selectors: frozenset[str] | set[str]) -> bool:

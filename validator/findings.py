@@ -5,14 +5,30 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import orjson
+
 from .codes import BY_CODE, ERROR, INFO, WARNING
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+_PATHS: dict[tuple, str] = {}
+_PATHS_LIMIT = 10_000  # paths repeat (the same fields fail again); hostile keys must not grow it
+
+
 def json_path(parts) -> str:
     """Render a path like jsonschema's error.path as JSONPath: $.data.to[1]."""
+    key = tuple(parts)
+    text = _PATHS.get(key)
+    if text is None:
+        text = _render_path(key)
+        if len(_PATHS) < _PATHS_LIMIT and len(text) <= 256:
+            _PATHS[key] = text
+    return text
+
+
+def _render_path(parts) -> str:
     out = ["$"]
     for part in parts:
         if isinstance(part, int):
@@ -25,6 +41,15 @@ def json_path(parts) -> str:
     return "".join(out)
 
 
+def show_value(value, limit: int = 120) -> str:
+    """A value as a message quotes it: in JSON (null, true, "text"), clipped."""
+    try:
+        text = orjson.dumps(value).decode()
+    except (TypeError, orjson.JSONEncodeError):  # not from JSON: say what it is all the same
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 @dataclass(slots=True)
 class Finding:
     code: str
@@ -34,7 +59,7 @@ class Finding:
     erratum: str | None = None
 
     @classmethod
-    def of(cls, code: str, path: str, message: str) -> "Finding":
+    def of(cls, code: str, path: str, message: str) -> Finding:
         return cls(code, BY_CODE[code].severity, path, message)
 
     def as_dict(self) -> dict:

@@ -8,29 +8,27 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .catalogue import DRAFT, PACKAGE_DIR, Catalogue
+from .catalogue import (
+    ACL_ABSENT,
+    ACL_REQUIRED,
+    DRAFT,
+    PACKAGE_DIR,
+    Catalogue,
+    envelope_schema,
+)
 
 REPO_SCHEMAS = PACKAGE_DIR.parent / "schemas"
 ID_BASE = "https://wazo-bus-validator.invalid/schemas/"
 
 
-def envelope_schema(catalogue: Catalogue) -> dict:
+def envelope_file(catalogue: Catalogue) -> dict:
     return {
         "$schema": DRAFT,
         "$id": ID_BASE + "envelope.json",
         "title": f"Wazo {catalogue.contract_version} bus message envelope",
         "description": "Every event is a JSON object with name, origin_uuid, data and an "
                        "optional required_acl (a string or null).",
-        "type": "object",
-        "required": ["name", "origin_uuid", "data"],
-        "properties": {
-            "name": {"type": "string", "description": "The event name."},
-            "origin_uuid": {"$ref": "#/$defs/uuid",
-                            "description": "The UUID of the message's producer."},
-            "required_acl": {"type": ["string", "null"],
-                             "description": "The ACL xivo-websocketd requires to deliver it."},
-            "data": {"description": "The event specific part."},
-        },
+        **envelope_schema(described=True),
         "$defs": {"uuid": catalogue.definitions["uuid"]},
     }
 
@@ -60,19 +58,11 @@ def event_schemas(catalogue: Catalogue) -> dict[str, dict]:
                 "x-required-acl": acl,
                 "x-bindings": spec.bindings,
                 "x-since": spec.since,
-                "type": "object",
-                "required": ["name", "origin_uuid", "data"] + (["required_acl"] if acl else []),
-                "properties": {
-                    "name": {"const": name} if name else {"type": "string",
-                                                           "pattern": f"^{pattern}$"},
-                    "origin_uuid": {"$ref": "#/$defs/uuid"},
-                    "required_acl": {"type": "string"} if acl else {"type": ["string", "null"]},
-                    "data": spec.data,
-                },
+                **envelope_schema(
+                    spec.data,
+                    name={"const": name} if name else {"type": "string", "pattern": f"^{pattern}$"},
+                    acl=ACL_REQUIRED if acl else ACL_ABSENT),
             }
-            if not acl:
-                # The page documents no ACL for this event: the key is absent.
-                schema["not"] = {"required": ["required_acl"]}
             defs = dict(catalogue.definitions)
             schema = catalogue.with_defs(schema, defs)
             schema.setdefault("$defs", {})["uuid"] = catalogue.definitions["uuid"]
@@ -82,7 +72,7 @@ def event_schemas(catalogue: Catalogue) -> dict[str, dict]:
 
 
 def render_all(catalogue: Catalogue) -> dict[str, str]:
-    files = {"envelope.json": envelope_schema(catalogue)}
+    files = {"envelope.json": envelope_file(catalogue)}
     files.update(event_schemas(catalogue))
     return {name: json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
             for name, doc in sorted(files.items())}

@@ -4,4 +4,4 @@ from .checker import Checker, VersionError
 from .errata import ErrataMatcher
 from .template import MISSING, Template, get_path, render
 
-__all__ = ["Checker", "VersionError", "ErrataMatcher", "MISSING", "Template", "get_path", "render"]
+__all__ = ["MISSING", "Checker", "ErrataMatcher", "Template", "VersionError", "get_path", "render"]

@@ -143,7 +143,8 @@ def test_faulty_traffic_keeps_its_contract_and_shows_a_real_change(tmp_path, cap
     old, other = _faulty(tmp_path / "a.jsonl", 1), _faulty(tmp_path / "b.jsonl", 2)
     code, doc = _diff(capsys, old, other, "--fail-on", "non-breaking")
     assert code == 0, doc["changes"]
-    assert {c["kind"] for c in doc["changes"]} <= {"stray-events", "values-seen"}
+    # what two samples of the same traffic may differ by is info: rare types and values
+    assert not _changes(doc, BREAKING) and not _changes(doc, NON_BREAKING)
     new = _mutated(other, tmp_path, "endpoint_status_update",
                    lambda rec, i: rec["payload"]["data"].pop("endpoint_id", None))
     code, doc = _diff(capsys, old, new, "--fail-on", "breaking")

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from validator.catalogue import REPO_CATALOGUE, CatalogueError, load_catalogue
+from validator.catalogue_checks import unsourced_value_sets
 from validator.schemagen import REPO_SCHEMAS, stale_files, write_all
 
 DOCUMENTED_17_08 = {
@@ -97,6 +98,12 @@ BROKEN = {
                     "events[6] (call_held): since"),
     "extra key": (lambda r: _entry(r, "call_held").update(rooting_key="x"),
                   "events[6] (call_held)"),
+    "unknown kind of source": (
+        lambda r: _entry(r, "agent_status_update")["data"]["properties"]["status"].update(
+            {"x-source": {"wiki": "somewhere"}}), "status.x-source"),
+    "uuid_fields not a regex": (lambda r: r["catalogue"].update(uuid_fields="(["),
+                                "catalogue.uuid_fields"),
+    "uuid_fields missing": (lambda r: r["catalogue"].pop("uuid_fields"), "catalogue"),
 }
 
 
@@ -121,8 +128,41 @@ def test_yaml_syntax_error_gives_its_line(tmp_path):
 def test_cli_with_broken_catalogue_is_one_line_exit_2(tmp_path):
     path = _broken(tmp_path, BROKEN["unbound placeholder"][0])
     proc = subprocess.run([sys.executable, "-m", "validator", "check", "--catalogue", str(path)],
-                          capture_output=True, text=True)
+                          check=False, capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert len(proc.stderr.strip().splitlines()) == 1
     assert "Traceback" not in proc.stderr
+
+
+def _source_kinds(node, out):
+    if isinstance(node, dict):
+        if "x-source" in node:
+            out.append(set(node["x-source"]))
+        for value in node.values():
+            _source_kinds(value, out)
+    elif isinstance(node, list):
+        for value in node:
+            _source_kinds(value, out)
+    return out
+
+
+def test_every_value_set_names_its_source():
+    cat = load_catalogue()
+    assert unsourced_value_sets(cat) == []
+    kinds = _source_kinds([cat.definitions, [e.data for e in cat.events]], [])
+    assert len(kinds) >= 6  # call status, folder type, agent, endpoint, two plugin statuses
+    assert all(k <= {"page", "rest-model", "code"} and k for k in kinds)
+    assert any("code" in k for k in kinds)
+
+
+def test_a_value_set_without_its_source_is_found(tmp_path):
+    def strip(raw):
+        _entry(raw, "agent_status_update")["data"]["properties"]["status"].pop("x-source")
+        raw["definitions"]["kind"] = {"anyOf": [{"enum": ["a"]}, {"enum": ["b"]}]}
+        raw["definitions"]["sourced"] = {"x-source": {"code": "x"},
+                                         "anyOf": [{"enum": ["a"]}, {"pattern": "^b$"}]}
+    cat = load_catalogue(_broken(tmp_path, strip))
+    assert unsourced_value_sets(cat) == [
+        "definitions.kind.anyOf.0.enum", "definitions.kind.anyOf.1.enum",
+        "events.agent_status_update.data.properties.status.enum"]

@@ -1,0 +1,178 @@
+"""Compilation of one documented event for a target version: its routing-key and ACL
+templates, its strict whole-message schema (the fast path's one jsonschema-rs call) and the
+explainer of its data's errors (the detailed path)."""
+
+from __future__ import annotations
+
+import re
+
+import jsonschema_rs
+
+from ..catalogue import EventSpec, envelope_schema
+from .template import MISSING, Template, get_path, render
+
+OK, DATA_ONLY, DETAILED = 0, 1, 2  # the routes of a message (see docs/engine.md)
+
+
+class CompiledEvent:
+    """One documented name (or open family) compiled for a target version."""
+
+    def __init__(self, checker, spec: EventSpec, name: str | None, name_values: dict[str, str]):
+        version = checker.version
+        view = spec.at_version(version)
+        self.spec = spec
+        self.name = name
+        self.name_values = name_values
+        self.not_yet = spec.introduced_after(version)
+        open_patterns = {k: p.pattern for k, p in spec.name_placeholders.items() if p.values is None}
+        name_vars = tuple(spec.name_placeholders)
+        self.rk = Template(view["routing_key"], view["bindings"], name_values, name_vars)
+        self.rk_regex = re.compile(self.rk.regex(open_patterns))
+        self.acl = (Template(view["required_acl"], view["bindings"], name_values, name_vars)
+                    if view["required_acl"] is not None else None)
+        strict_data = strict(view["data"])
+        # The data's schema as one document ($defs included): what explains its errors.
+        self.data_schema = (dict(strict_data, **{"$defs": checker.strict_defs})
+                            if isinstance(strict_data, dict) else strict_data)
+        self.explain_data = checker.explainer(self.data_schema)
+        self.fast_validator = jsonschema_rs.Draft202012Validator(
+            dict(envelope_schema(strict_data, closed=True), **{"$defs": checker.strict_defs}))
+        self.is_valid = self.fast_validator.is_valid
+        # The envelope alone (any data): a message that passes it, its routing key and its
+        # ACL has findings in its data only, and skips the detailed envelope checks.
+        self.envelope_is_valid = jsonschema_rs.Draft202012Validator(
+            dict(envelope_schema(True, closed=True), **{"$defs": checker.strict_defs})).is_valid
+        # Placeholders of the routing key, with where their expected word comes from.
+        self.rk_words = tuple(
+            (f"p{i}", part[1], part[0], part[2])
+            for i, part in enumerate(p for p in self.rk.parts if type(p) is not str)
+        )
+
+    def fast_ok(self, msg: dict, routing_key, name_values, is_valid=None) -> bool:
+        """True when the message has no finding at all (fast_plan's general case)."""
+        if self.not_yet or not (is_valid or self.is_valid)(msg):
+            return False
+        if routing_key is not None and not self._rk_ok(msg, routing_key, name_values):
+            return False
+        if self.acl is None:
+            return "required_acl" not in msg
+        acl = msg.get("required_acl")
+        return type(acl) is str and acl == self.acl.fill(msg, name_values)
+
+    def _rk_ok(self, msg, routing_key, name_values) -> bool:
+        if self.rk.constant is not None:
+            return routing_key == self.rk.constant
+        m = self.rk_regex.fullmatch(routing_key)
+        if m is None:
+            return False
+        for group, ph, source, ref in self.rk_words:
+            if source == "const":
+                if m.group(group) != name_values[ph]:
+                    return False
+            else:
+                value = get_path(msg, ref)
+                if value is MISSING or m.group(group) != render(value):
+                    return False
+        return True
+
+    def fast_plan(self, name_values, is_valid=None):
+        """fast_ok specialised for one name: ok(msg, rk) -> bool, or None when the name always
+        takes the detailed path. With `is_valid` (the envelope's), the same checks without
+        the data's: "are the findings all in the data?"."""
+        keys_ok = self.keys_plan(name_values)
+        if keys_ok is None:
+            return None
+        is_valid = is_valid or self.is_valid
+
+        def ok(msg, routing_key):
+            return keys_ok(msg, routing_key) and is_valid(msg)
+        return ok
+
+    def route_plan(self, name_values):
+        """route(msg, rk) -> OK (no finding at all), DATA_ONLY (findings in the data only) or
+        DETAILED, built at a name's first sighting; None when the name is always DETAILED.
+        The routing key and ACL are compared once for both questions."""
+        keys_ok = self.keys_plan(name_values)
+        if keys_ok is None:
+            return None
+        is_valid, envelope_is_valid = self.is_valid, self.envelope_is_valid
+
+        def route(msg, routing_key):
+            if not keys_ok(msg, routing_key):
+                return DETAILED
+            if is_valid(msg):
+                return OK
+            return DATA_ONLY if envelope_is_valid(msg) else DETAILED
+        return route
+
+    def keys_plan(self, name_values):
+        """keys_ok(msg, rk): do the routing key and required_acl match the templates?
+
+        When the name alone decides the routing key (every AMI name; every event whose key has
+        no data placeholder) the key is rendered once here, and so is the ACL when it has no
+        data placeholder: a message then costs one or two string compares (measured: the
+        regex match, its groups and the ACL join were a third of the fast path). The result
+        is the general check's: a key that passes the regex check is its literals joined with
+        its words, i.e. the rendered key, and the rendered key is checked to pass it once,
+        here."""
+        if self.not_yet:
+            return None
+        general = self._general_keys_ok(name_values)
+
+        def from_data(template):
+            return any(type(p) is not str and p[0] == "path" for p in template.parts)
+
+        if from_data(self.rk):
+            return general
+        try:
+            expected_rk = self.rk.fill(None, name_values)
+            expected_acl = (None if self.acl is None or from_data(self.acl)
+                            else self.acl.fill(None, name_values))
+        except (KeyError, TypeError):
+            return general
+        if type(expected_rk) is not str or not self._rk_ok(None, expected_rk, name_values):
+            return general
+        if self.acl is None:
+            def keys_ok(msg, routing_key):
+                return ((routing_key is None or routing_key == expected_rk)
+                        and "required_acl" not in msg)
+        elif type(expected_acl) is str:
+            def keys_ok(msg, routing_key):
+                # JSON has no other value equal to a string: == also checks the type.
+                return ((routing_key is None or routing_key == expected_rk)
+                        and msg.get("required_acl") == expected_acl)
+        else:
+            acl_fill = self.acl.fill
+
+            def keys_ok(msg, routing_key):
+                if routing_key is not None and routing_key != expected_rk:
+                    return False
+                acl = msg.get("required_acl")
+                return type(acl) is str and acl == acl_fill(msg, name_values)
+        return keys_ok
+
+    def _general_keys_ok(self, name_values):
+        rk_ok, acl = self._rk_ok, self.acl
+
+        def keys_ok(msg, routing_key):
+            if routing_key is not None and not rk_ok(msg, routing_key, name_values):
+                return False
+            if acl is None:
+                return "required_acl" not in msg
+            value = msg.get("required_acl")
+            return type(value) is str and value == acl.fill(msg, name_values)
+        return keys_ok
+
+
+def strict(schema):
+    """additionalProperties: false wherever an object schema declares its properties."""
+    if isinstance(schema, list):
+        return [strict(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: strict(v) if k not in ("enum", "const", "required") else v
+           for k, v in schema.items()}
+    if "properties" in out:
+        out["properties"] = {k: strict(v) for k, v in schema["properties"].items()}
+        out.setdefault("additionalProperties", False)
+    return out

@@ -1,0 +1,133 @@
+"""The detailed path's checks outside the data: transport, body, envelope, routing key and
+ACL. Each adds its findings through `add(code, path, message, value=MISSING)`."""
+
+from __future__ import annotations
+
+import orjson
+
+from ..catalogue import ENVELOPE_KEYS, REQUIRED_ENVELOPE_KEYS
+from ..findings import Finding, json_path, show_value
+from .template import MISSING, get_path, render
+
+
+class Findings:
+    """The findings of one message with the value each is about (errata match on it)."""
+
+    __slots__ = ("out",)
+
+    def __init__(self):
+        self.out: list[tuple[Finding, object]] = []
+
+    def add(self, code, path, message, value=MISSING, severity=None) -> None:
+        finding = Finding.of(code, path, message)
+        if severity is not None:
+            finding.severity = severity
+        self.out.append((finding, value))
+
+
+def json_type(value) -> str:
+    """The JSON type a message names ("number" for any JSON number)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def content_type_findings(properties, expected: str, add) -> None:
+    ct = properties.get("content_type")
+    if ct is None:
+        add("B105", "properties.content_type", "the message has no content type")
+    elif not isinstance(ct, str) or ct.split(";")[0].strip().lower() != expected:
+        add("B104", "properties.content_type", f"content type {show_value(ct)} is not {expected}")
+
+
+def parse_body(body, add):
+    """The parsed body, or MISSING after adding why it cannot be read."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        text = str(exc)
+        if not isinstance(body, str):
+            try:
+                bytes(body).decode("utf-8")
+            except UnicodeDecodeError as uexc:
+                add("B100", "$", f"the body is not UTF-8 (byte {uexc.start})")
+                return MISSING
+        if "depth limit" in text or "recursion" in text:
+            add("B103", "$", "the body nests deeper than 1024 levels")
+        elif not body:
+            add("B101", "$", "the body is empty")
+        else:
+            add("B101", "$", f"the body is not JSON: {text}")
+        return MISSING
+
+
+def envelope_findings(msg: dict, is_uuid, add) -> bool:
+    """The envelope's findings; True when required_acl is absent, null or a string."""
+    for key in REQUIRED_ENVELOPE_KEYS:
+        if key not in msg:
+            add("E200", f"$.{key}", f"the envelope has no {show_value(key)}")
+    name = msg.get("name", MISSING)
+    if name is not MISSING and type(name) is not str:
+        add("E201", "$.name", f"name is a {json_type(name)}, not a string")
+    origin = msg.get("origin_uuid", MISSING)
+    if origin is not MISSING and not is_uuid(origin):
+        add("D605", "$.origin_uuid", f"origin_uuid {show_value(origin)} is not a UUID", origin)
+    acl = msg.get("required_acl", MISSING)
+    acl_type_ok = acl is MISSING or acl is None or type(acl) is str
+    if not acl_type_ok:
+        add("E201", "$.required_acl", f"required_acl is a {json_type(acl)}, not a string or null")
+    for key in msg:
+        if key not in ENVELOPE_KEYS:
+            add("E202", json_path([key]), f"the envelope key {show_value(key)} is not documented")
+    return acl_type_ok
+
+
+def routing_key_findings(compiled, name_values, msg, routing_key, owner_of, add) -> None:
+    m = compiled.rk_regex.fullmatch(routing_key)
+    if m is None:
+        owner = owner_of(routing_key)
+        hint = f" (it is the key of {owner})" if owner else ""
+        add("R400", "routing_key", f"routing key {show_value(routing_key)} does not match "
+            f"{show_value(compiled.rk.text)}{hint}")
+        return
+    for group, ph, source, ref in compiled.rk_words:
+        word = m.group(group)
+        if source == "const":
+            expected = name_values.get(ph)
+            where = "the event name"
+        else:
+            value = get_path(msg, ref)
+            if value is MISSING:
+                continue  # the missing field is reported by the data check
+            expected = render(value)
+            where = ".".join(str(p) for p in ref)
+        if word != expected:
+            add("R401", "routing_key", f"routing-key word {{{ph}}} is {show_value(word)} but "
+                f"{where} is {show_value(expected)}")
+
+
+def acl_findings(compiled, name_values, msg, acl, add) -> None:
+    if compiled.acl is None:
+        if acl is not MISSING:
+            add("A503", "$.required_acl", f"required_acl {show_value(acl)} is given but the "
+                "page documents none for this event", acl)
+        return
+    documented = show_value(compiled.acl.text)
+    if acl is MISSING:
+        add("A500", "$.required_acl", f"required_acl is missing; documented: {documented}")
+    elif acl is None:
+        add("A501", "$.required_acl", "required_acl is null (every websocket client receives "
+            f"the event); documented: {documented}", acl)
+    else:
+        expected = compiled.acl.fill(msg, name_values)
+        if expected is not MISSING and acl != expected:
+            add("A502", "$.required_acl", f"required_acl is {show_value(acl)}, expected "
+                f"{show_value(expected)} ({compiled.acl.text})", acl)
