@@ -24,6 +24,10 @@ def pytest_configure(config) -> None:
                    "wazo-bus plugin judges the bus events this test causes")
     if not enabled(config) or config.option.collectonly:
         return
+    if getattr(config.option, "numprocesses", None) or hasattr(config, "workerinput"):
+        # every xdist worker would see every event, so blame could not tell the tests apart
+        raise pytest.UsageError("wazo-bus: does not run with pytest-xdist (-n); the session "
+                                "needs one listener that sees the tests one at a time")
     try:
         chosen = settings(config)
     except SettingsError as exc:

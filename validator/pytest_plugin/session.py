@@ -118,7 +118,8 @@ class WazoBusSession:
 
     def pytest_unconfigure(self, config) -> None:
         if self.listener is not None:   # the session ended before sessionfinish
-            self.listener.source.stop("session-end")
+            self.listener.stop()
+            self.listener = None
 
     # -- shared fixtures belong to the session -------------------------------------
     @pytest.hookimpl(wrapper=True)
