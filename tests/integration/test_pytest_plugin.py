@@ -120,6 +120,13 @@ def test_report_only(wazo_bus, publish):
     assert not wazo_bus.expect("call_created", timeout=10, call_id="1000.5").ok
 
 
+def test_conforms_now(wazo_bus, publish):
+    publish("bad_call", call_id="1000.7")
+    wazo_bus.expect("call_created", timeout=10, call_id="1000.7")
+    wazo_bus.assert_conforms()
+    raise AssertionError("assert_conforms let a bad event through")
+
+
 def test_expect_times_out(wazo_bus, publish):
     publish("good_call", call_id="1000.6")
     wazo_bus.expect("call_created", timeout=0.5, call_id="2000.1")
@@ -206,20 +213,21 @@ def test_the_tests_that_cause_bad_events_fail_and_only_they(suite_run):
     done, path = suite_run
     cases = junit_cases(path / "junit.xml")
     failed = sorted(n for n, c in cases.items() if c["outcome"])
-    assert failed == ["test_bad", "test_expect_times_out", "test_late_event"], done.stdout
-    assert "3 failed, 5 passed" in done.stdout
+    assert failed == ["test_bad", "test_conforms_now", "test_expect_times_out",
+                      "test_late_event"], done.stdout
+    assert "4 failed, 5 passed" in done.stdout
     assert done.returncode == 1
     breaking = {n: c["props"]["wazo_bus_breaking"] for n, c in cases.items()}
     assert breaking == {"test_quiet": "0", "test_good": "0", "test_bad": "1",
                         "test_late_event": "1", "test_after_late": "0",
                         "test_ignored_codes": "0", "test_report_only": "0",
-                        "test_expect_times_out": "0"}
+                        "test_conforms_now": "1", "test_expect_times_out": "0"}
 
 
 def test_a_bad_event_is_listed_with_code_path_message_routing_key_and_body(suite_run):
     done, path = suite_run
     text = junit_cases(path / "junit.xml")["test_bad"]["text"]
-    assert "1 bus event blamed on this test (call) break the Wazo 17.08 contract" in text
+    assert "1 bus event blamed on this test (call) breaks the Wazo 17.08 contract" in text
     assert "call_created  routing key 'calls.call.created', fail, during call" in text
     assert "A500 error at $.required_acl: required_acl is missing" in text
     assert "D601 error at $.data.status: 42 is not of type 'string'" in text
@@ -243,6 +251,13 @@ def test_a_quiet_test_does_not_wait_and_a_busy_one_waits_for_quiet(suite_run):
     assert cases["test_bad"]["props"]["wazo_bus_settle"] == "call=quiet teardown=none"
 
 
+def test_assert_conforms_fails_at_once_with_the_bad_events(suite_run):
+    _, path = suite_run
+    text = junit_cases(path / "junit.xml")["test_conforms_now"]["text"]
+    assert "wazo-bus: 1 bus event of this test breaks the Wazo 17.08 contract:" in text
+    assert "let a bad event through" not in text
+
+
 def test_expect_times_out_with_what_was_seen_instead(suite_run):
     _, path = suite_run
     text = junit_cases(path / "junit.xml")["test_expect_times_out"]["text"]
@@ -259,6 +274,7 @@ def test_session_fixture_events_belong_to_the_session(suite_run):
         ("test_suite.py::test_bad", "call", "call_created"),
         ("test_suite.py::test_late_event", "call", "call_created"),
         ("test_suite.py::test_report_only", "call", "call_created"),
+        ("test_suite.py::test_conforms_now", "call", "call_created"),
     }
     assert ("outside any test (session fixtures, between tests): 1 messages, "
             "1 breaking the contract") in done.stdout
@@ -268,12 +284,13 @@ def test_session_fixture_events_belong_to_the_session(suite_run):
 def test_the_session_report_is_the_merge_of_the_tests(suite_run):
     done, path = suite_run
     report = json.loads((path / "bus.json").read_text())
-    # 7 call_created: good in good, late, expect_times_out; bad in bad, ignored_codes,
-    # report_only, and the late one; plus the session fixture's user_status_update
-    assert report["totals"]["messages"] == 8
-    assert report["events"]["call_created"]["count"] == 7
+    # 8 call_created: good in good, late, expect_times_out; bad in bad, ignored_codes,
+    # report_only, conforms_now, and the late one; plus the session fixture's
+    # user_status_update
+    assert report["totals"]["messages"] == 9
+    assert report["events"]["call_created"]["count"] == 8
     # the ignored test's codes are out of its summary, so out of the merge
-    assert report["events"]["call_created"]["verdicts"] == {"ok": 4, "fail": 3}
+    assert report["events"]["call_created"]["verdicts"] == {"ok": 4, "fail": 4}
     assert report["run"]["stop_reason"] == "session-end"
     assert ET.parse(path / "bus.xml").getroot().tag in ("testsuites", "testsuite")
     assert "call_created" in (path / "bus.md").read_text()

@@ -46,8 +46,9 @@ class WazoBus:
         bad = [e for e in self.events() if breaks(e.verdict, self._owner.fail_on)]
         if bad:
             summary = self._owner.summary
-            pytest.fail(f"wazo-bus: {len(bad)} bus event{'s' if len(bad) != 1 else ''} break "
-                        f"the Wazo {self._version} contract:\n"
+            pytest.fail(f"wazo-bus: {len(bad)} bus event{'s' if len(bad) != 1 else ''} of this "
+                        f"test break{'s' if len(bad) == 1 else ''} the Wazo {self._version} "
+                        "contract:\n"
                         + "\n".join(describe_event(e, summary) for e in bad), pytrace=False)
 
     def _not_seen(self, name: str, timeout: float, match: dict) -> str:

@@ -35,7 +35,8 @@ def describe_event(event, summary) -> str:
 def bad_events_section(events, count: int, owner, version: str, phase: str) -> str:
     what = "warnings or errors" if owner.fail_on == "warning" else "errors"
     head = (f"wazo-bus: {count} bus event{'s' if count != 1 else ''} blamed on this test "
-            f"({phase}) break the Wazo {version} contract (fail on {what}):")
+            f"({phase}) break{'s' if count == 1 else ''} the Wazo {version} contract "
+            f"(fail on {what}):")
     out = [head]
     out += [describe_event(e, owner.summary) for e in events]
     if count > len(events):
@@ -62,8 +63,8 @@ def terminal_lines(total, session_owner, blamed_tests: list[tuple[str, int]],
              f"contract: {v['ok']} ok, {v['warn']} warn, {v['fail']} fail "
              f"({total.source})"]
     if blamed_tests:
-        lines.append(f"{len(blamed_tests)} test{'s' if len(blamed_tests) != 1 else ''} "
-                     "failed by the bus events they caused:")
+        lines.append(f"failed by the bus events they caused: {len(blamed_tests)} "
+                     f"test{'s' if len(blamed_tests) != 1 else ''}")
         lines += [f"  {nodeid}: {n} event{'s' if n != 1 else ''}"
                   for nodeid, n in blamed_tests]
     listed, count = session_bad
