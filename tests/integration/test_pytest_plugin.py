@@ -66,12 +66,25 @@ def stack(publish, wazo_bus_session):
 
 
 LATE = []
+CONFIG = []
+
+
+def pytest_configure(config):
+    CONFIG.append(config)
 
 
 def pytest_runtest_makereport(item, call):
     # After a test's call phase ended: the plugin's settle window is still to come.
     if call.when == "call" and item.name == "test_late_event":
         LATE[0]("bad_call", call_id="1000.99")
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    # Between two tests: published, and seen by the session before the next test starts.
+    if nodeid.endswith("::test_after_late"):
+        LATE[0]("bad_call", call_id="1000.50")
+        session = CONFIG[0].pluginmanager.get_plugin("wazo-bus-session").for_session()
+        session.expect("call_created", timeout=10, call_id="1000.50")
 '''
 
 SUITE = '''
@@ -182,6 +195,12 @@ def write_suite(folder: Path, broker_url: str, exchange: str) -> None:
     (folder / "test_suite.py").write_text(SUITE)
 
 
+def run(pytester, broker_url, exchange, *args):
+    return pytester.runpytest_subprocess(
+        *PLUGIN, "--wazo-bus", "--wazo-bus-url", broker_url, "--wazo-bus-exchange", exchange,
+        *args)
+
+
 def junit_cases(path: Path) -> dict[str, dict]:
     out = {}
     for case in ET.parse(path).getroot().iter("testcase"):
@@ -265,36 +284,48 @@ def test_expect_times_out_with_what_was_seen_instead(suite_run):
     assert "1 call_created event seen, none matching" in text and "'1000.6'" in text
 
 
-def test_session_fixture_events_belong_to_the_session(suite_run):
+def test_events_of_session_fixtures_and_between_tests_belong_to_the_session(suite_run):
     done, path = suite_run
     report = json.loads((path / "bus.json").read_text())
     blamed = {(m["test"], m["phase"], m["name"]) for m in report["failing_messages"]}
     assert blamed == {
         ("(session)", "fixture stack (session) setup", "user_status_update"),
+        ("(session)", "between tests", "call_created"),
         ("test_suite.py::test_bad", "call", "call_created"),
         ("test_suite.py::test_late_event", "call", "call_created"),
         ("test_suite.py::test_report_only", "call", "call_created"),
         ("test_suite.py::test_conforms_now", "call", "call_created"),
     }
-    assert ("outside any test (session fixtures, between tests): 1 messages, "
-            "1 breaking the contract") in done.stdout
+    assert ("outside any test (session fixtures, between tests): 2 messages, "
+            "2 breaking the contract") in done.stdout
     assert "test_suite.py::test_bad: 1 event" in done.stdout
 
 
 def test_the_session_report_is_the_merge_of_the_tests(suite_run):
     done, path = suite_run
     report = json.loads((path / "bus.json").read_text())
-    # 8 call_created: good in good, late, expect_times_out; bad in bad, ignored_codes,
-    # report_only, conforms_now, and the late one; plus the session fixture's
-    # user_status_update
-    assert report["totals"]["messages"] == 9
-    assert report["events"]["call_created"]["count"] == 8
+    # 9 call_created: good in good, late, expect_times_out; bad in bad, ignored_codes,
+    # report_only, conforms_now, the late one and the one between tests; plus the session
+    # fixture's user_status_update
+    assert report["totals"]["messages"] == 10
+    assert report["events"]["call_created"]["count"] == 9
     # the ignored test's codes are out of its summary, so out of the merge
-    assert report["events"]["call_created"]["verdicts"] == {"ok": 4, "fail": 4}
+    assert report["events"]["call_created"]["verdicts"] == {"ok": 4, "fail": 5}
     assert report["run"]["stop_reason"] == "session-end"
     assert ET.parse(path / "bus.xml").getroot().tag in ("testsuites", "testsuite")
     assert "call_created" in (path / "bus.md").read_text()
     assert "json report written to bus.json" in done.stdout
+
+
+def test_bad_events_outside_tests_fail_the_run_even_when_every_test_passes(
+        pytester, broker_url, exchange):
+    write_suite(pytester.path, broker_url, exchange)
+    pytester.makepyfile(test_only="def test_fine(stack):\n    pass\n")
+    result = run(pytester, broker_url, exchange, "test_only.py")
+    result.assert_outcomes(passed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*outside any test*: 1 messages, 1 breaking the contract",
+                                 "*user_status_update*fixture stack (session) setup"])
 
 
 # -- redaction, passwords, a missing broker --------------------------------------------------
@@ -302,9 +333,8 @@ def test_the_session_report_is_the_merge_of_the_tests(suite_run):
 def test_redact_keeps_personal_data_out_of_sections_and_reports(pytester, broker_url,
                                                                 exchange):
     write_suite(pytester.path, broker_url, exchange)
-    result = pytester.runpytest_subprocess(
-        *PLUGIN, "--wazo-bus", "--wazo-bus-url", broker_url, "--wazo-bus-exchange", exchange,
-        "--wazo-bus-redact", "--wazo-bus-report", "bus.json", "-k", "test_bad")
+    result = run(pytester, broker_url, exchange, "--wazo-bus-redact",
+                 "--wazo-bus-report", "bus.json", "-k", "test_bad")
     result.assert_outcomes(failed=1)
     out = result.stdout.str() + result.stderr.str()
     report = (pytester.path / "bus.json").read_text()
