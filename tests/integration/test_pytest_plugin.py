@@ -1,11 +1,12 @@
 """The pytest plugin on the real broker: generated test files (pytester) publish good and bad
 events on their own exchange, and the right tests fail, with the right sections, reports
 and exit codes. The plugin is loaded with `-p validator.pytest_plugin` (the entry point
-is checked separately, from pyproject.toml)."""
+is checked separately, in tests/unit/pytest_plugin)."""
 
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import json
 import shutil
 import socket
@@ -22,7 +23,12 @@ from messages import valid_message
 pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.broker
 
-PLUGIN = ("-p", "validator.pytest_plugin", "-p", "no:cacheprovider")
+# Once the package is installed its entry point loads the plugin, and naming it again with
+# -p would register it twice (pluggy refuses).
+INSTALLED = any(ep.name == "wazo_bus" and ep.value == "validator.pytest_plugin"
+                for ep in importlib.metadata.entry_points(group="pytest11"))
+PLUGIN = ("-p", "no:cacheprovider") if INSTALLED else (
+    "-p", "validator.pytest_plugin", "-p", "no:cacheprovider")
 
 # The generated suite's helpers: a plain pika publisher on the run's own exchange, and the
 # messages the outer test made (the catalogue's examples, some broken on purpose).
