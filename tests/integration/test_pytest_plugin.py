@@ -320,7 +320,7 @@ def test_the_session_report_is_the_merge_of_the_tests(suite_run):
     assert report["run"]["stop_reason"] == "session-end"
     assert ET.parse(path / "bus.xml").getroot().tag in ("testsuites", "testsuite")
     assert "call_created" in (path / "bus.md").read_text()
-    assert "json report written to bus.json" in done.stdout
+    assert f"json report written to {path / 'bus.json'}" in done.stdout
 
 
 def test_bad_events_outside_tests_fail_the_run_even_when_every_test_passes(

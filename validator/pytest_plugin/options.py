@@ -102,15 +102,16 @@ def _settle(text) -> float:
     return value
 
 
-def _reports(values) -> tuple[tuple[Path, str], ...]:
+def _reports(values, start: Path) -> tuple[tuple[Path, str], ...]:
+    """Paths relative to the folder pytest was started in (tests may change folders)."""
     out = []
     for text in values or ():
-        path = Path(text)
+        path = start / Path(text)
         fmt = REPORT_FORMATS.get(path.suffix.lower())
         if fmt is None:
             raise SettingsError(f"--wazo-bus-report {text}: the suffix says the format; use "
                                 + ", ".join(REPORT_FORMATS))
-        out.append((path, fmt))
+        out.append((path.resolve(), fmt))
     return tuple(out)
 
 
@@ -126,7 +127,8 @@ def settings(config) -> Settings:
         wazo_version=_value(config, "wazo_bus_version"),
         fail_on=fail_on,
         ignore=tuple(c.upper() for c in _split(_value(config, "wazo_bus_ignore"))),
-        reports=_reports(_value(config, "wazo_bus_report")),
+        reports=_reports(_value(config, "wazo_bus_report"), Path(
+            getattr(getattr(config, "invocation_params", None), "dir", None) or Path.cwd())),
         redact=bool(_value(config, "wazo_bus_redact")),
         settle=DEFAULT_SETTLE if settle is None else _settle(settle),
     )

@@ -59,6 +59,7 @@ def test_the_command_line_beats_the_ini_which_beats_the_environment(monkeypatch)
 def test_report_formats_go_by_suffix():
     chosen = settings(FakeConfig(cli={"wazo_bus_report": ["r/a.json", "b.xml", "c.md", "d.txt"]}))
     assert [fmt for _, fmt in chosen.reports] == ["json", "junit", "markdown", "text"]
+    assert chosen.reports[0][0] == Path.cwd() / "r" / "a.json"
     with pytest.raises(SettingsError, match=r"--wazo-bus-report r\.html: the suffix"):
         settings(FakeConfig(cli={"wazo_bus_report": ["r.html"]}))
 
