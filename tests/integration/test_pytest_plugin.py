@@ -71,6 +71,14 @@ def stack(publish, wazo_bus_session):
     yield
 
 
+@pytest.fixture(scope="module")
+def cleanup(publish, wazo_bus_session):
+    """Torn down within the module's last test's teardown: its events are the session's."""
+    yield
+    publish("bad_call", call_id="1000.60")
+    wazo_bus_session.expect("call_created", timeout=10, call_id="1000.60")
+
+
 LATE = []
 CONFIG = []
 
@@ -99,7 +107,7 @@ import pytest
 from conftest import LATE
 
 
-def test_quiet():
+def test_quiet(cleanup):
     pass
 
 
@@ -297,26 +305,27 @@ def test_events_of_session_fixtures_and_between_tests_belong_to_the_session(suit
     assert blamed == {
         ("(session)", "fixture stack (session) setup", "user_status_update"),
         ("(session)", "between tests", "call_created"),
+        ("(session)", "fixture cleanup (module) teardown", "call_created"),
         ("test_suite.py::test_bad", "call", "call_created"),
         ("test_suite.py::test_late_event", "call", "call_created"),
         ("test_suite.py::test_report_only", "call", "call_created"),
         ("test_suite.py::test_conforms_now", "call", "call_created"),
     }
-    assert ("outside any test (session fixtures, between tests): 2 messages, "
-            "2 breaking the contract") in done.stdout
+    assert ("outside any test (session fixtures, between tests): 3 messages, "
+            "3 breaking the contract") in done.stdout
     assert "test_suite.py::test_bad: 1 event" in done.stdout
 
 
 def test_the_session_report_is_the_merge_of_the_tests(suite_run):
     done, path = suite_run
     report = json.loads((path / "bus.json").read_text())
-    # 9 call_created: good in good, late, expect_times_out; bad in bad, ignored_codes,
-    # report_only, conforms_now, the late one and the one between tests; plus the session
-    # fixture's user_status_update
-    assert report["totals"]["messages"] == 10
-    assert report["events"]["call_created"]["count"] == 9
+    # 10 call_created: good in good, late, expect_times_out; bad in bad, ignored_codes,
+    # report_only, conforms_now, the late one, the one between tests and the module
+    # fixture's clean-up; plus the session fixture's user_status_update
+    assert report["totals"]["messages"] == 11
+    assert report["events"]["call_created"]["count"] == 10
     # the ignored test's codes are out of its summary, so out of the merge
-    assert report["events"]["call_created"]["verdicts"] == {"ok": 4, "fail": 5}
+    assert report["events"]["call_created"]["verdicts"] == {"ok": 4, "fail": 6}
     assert report["run"]["stop_reason"] == "session-end"
     assert ET.parse(path / "bus.xml").getroot().tag in ("testsuites", "testsuite")
     assert "call_created" in (path / "bus.md").read_text()

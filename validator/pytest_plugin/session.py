@@ -128,14 +128,18 @@ class WazoBusSession:
             return (yield)
         blame = self.blame
         what = f"fixture {fixturedef.argname} ({fixturedef.scope})"
+
+        def leave():   # with its late events: a shared fixture's are the session's too
+            blame.settle(self.settings.settle, self.settings.settle_bound)
+            blame.leave_shared()
         # finalizers run last-in first-out: the first added runs after the fixture's own
         # teardown, the last added before it
-        fixturedef.addfinalizer(blame.leave_shared)
+        fixturedef.addfinalizer(leave)
         blame.enter_shared(f"{what} setup")
         try:
             return (yield)
         finally:
-            blame.leave_shared()
+            leave()
             fixturedef.addfinalizer(lambda: blame.enter_shared(f"{what} teardown"))
 
     # -- the phases of a test ------------------------------------------------------
