@@ -3,10 +3,12 @@ summary and handed to the sinks (ndjson, record, progress, ...)."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterable, Protocol
 
 from .capture import CaptureError, CaptureMeta
-from .findings import MessageResult, crash_result
+from .codes import matches
+from .findings import MessageResult, crash_result, verdict_of
 from .summary import Summary
 
 RECORDED_FACTS = ("stop_reason", "may_have_lost", "lost_estimate", "gaps")
@@ -18,22 +20,35 @@ class Sink(Protocol):
     def close(self) -> None: ...
 
 
+def without(result: MessageResult, ignore: frozenset) -> MessageResult:
+    kept = tuple(f for f in result.findings if not matches(f.code, ignore))
+    if len(kept) == len(result.findings):
+        return result
+    return MessageResult(result.name, result.routing_key, verdict_of(kept), kept)
+
+
 class Run:
     """Takes items (a capture's or a live source's), checks each once, hands on results."""
 
     def __init__(self, checker, summary: Summary, sinks: Iterable[Sink] = (), *,
-                 delivery: bool = True):
+                 delivery=True, ignore: frozenset = frozenset()):
+        """`delivery`: simulate who receives each message (True), not (False), or with a
+        DeliveryReport shared by several runs of one checker. `ignore`: codes or prefixes
+        this run leaves out of its results, beyond the checker's own --ignore (a pytest
+        test's marker)."""
         self.check = checker.check
         self.summary = summary
         self.sinks = list(sinks)
         self.index = 0  # messages seen by this run, 1-based in `where`
         self.enrich = None  # adds what follows from a result (who receives the message)
+        self.ignore = frozenset(ignore)
         if delivery:
             from .delivery.report import DeliveryReport
             from .delivery.stats import DeliveryStats
             if summary.delivery is None:
                 summary.delivery = DeliveryStats()
-            self.enrich = DeliveryReport(checker, summary.delivery).enrich
+            report = delivery if isinstance(delivery, DeliveryReport) else DeliveryReport(checker)
+            self.enrich = partial(report.enrich, stats=summary.delivery)
 
     def message(self, item, where: dict) -> MessageResult:
         """`item` has routing_key, body and properties (a CaptureItem or a Delivery)."""
@@ -43,6 +58,8 @@ class Run:
             result = crash_result(item.routing_key, exc)
         if self.enrich is not None:
             result = self.enrich(result, item.body)
+        if self.ignore and result.findings:
+            result = without(result, self.ignore)
         self.summary.add(result, item.body, where=where)
         for sink in self.sinks:
             sink.message(result, item, where)

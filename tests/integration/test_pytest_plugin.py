@@ -263,7 +263,7 @@ def test_a_bad_event_is_listed_with_code_path_message_routing_key_and_body(suite
     assert "1 bus event blamed on this test (call) breaks the Wazo 17.08 contract" in text
     assert "call_created  routing key 'calls.call.created', fail, during call" in text
     assert "A500 error at $.required_acl: required_acl is missing" in text
-    assert "D601 error at $.data.status: 42 is not of type 'string'" in text
+    assert "D601 error at $.data.status: 42 is not of type \"string\"" in text
     assert '"call_id": "1000.2"' in text and '"caller_id_name": "Some One"' in text
     assert "FAILED test_suite.py::test_bad - wazo-bus: 1 bus event blamed" in done.stdout
 

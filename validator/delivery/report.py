@@ -14,9 +14,11 @@ COUNTED_NAMES = 2000
 
 
 class DeliveryReport:
-    def __init__(self, checker, stats: DeliveryStats | None = None):
+    """Built once per checker; counts into whichever DeliveryStats a run gives it (a pytest
+    session has one per test)."""
+
+    def __init__(self, checker):
         self.sim = Simulator(checker)
-        self.stats = stats if stats is not None else DeliveryStats()
         self.select, self.ignore = checker.select, checker.ignore
         # A message with no finding is delivered as the page says. For an event whose ACL
         # names no user other than the one the event concerns, which user it is cannot change
@@ -24,8 +26,8 @@ class DeliveryReport:
         # Kept per compiled event, so that an open family's endless names share one entry.
         self.resolve = checker.resolve
         self.as_documented: dict = {}
-        # name -> (its counts, actual label, expected label): a conforming message of a
-        # name seen before costs three increments (bounded: an open family has endless names)
+        # name -> (actual label, expected label): a conforming message of a name seen
+        # before costs three increments (bounded: an open family has endless names)
         self.counted_as: dict = {}
 
     def _audience_is_invariant(self, compiled, name: str) -> bool:
@@ -36,32 +38,33 @@ class DeliveryReport:
         concerned = self.sim.concerns.get(name)
         return not paths or paths == {tuple(concerned or ())}
 
-    def enrich(self, result, body: bytes):
-        """Counts the message's delivery; returns the result with its consequence added."""
+    def enrich(self, result, body: bytes, stats: DeliveryStats):
+        """Counts the message's delivery in `stats`; returns the result with its
+        consequence added."""
         if result.findings and result.findings[0].code == CRASH:
             return result  # the checker failed on it: nothing is known of it
         compiled = None
         if not result.findings and result.name is not None:
             counted = self.counted_as.get(result.name)
-            if counted is not None:
-                entry, actual, expected = counted
+            entry = stats.events.get(result.name) if counted is not None else None
+            if entry is not None:
                 entry.messages += 1
-                entry.actual[actual] += 1
-                entry.expected[expected] += 1
+                entry.actual[counted[0]] += 1
+                entry.expected[counted[1]] += 1
                 return result
             compiled = self.resolve(result.name)[0]
             known = self.as_documented.get(compiled)
             if known is not None:
                 if known.name != result.name:
                     known = replace(known, name=result.name)
-                entry = self.stats.add(known)
+                stats.add(known)
                 if len(self.counted_as) < COUNTED_NAMES:
                     self.counted_as[result.name] = (
-                        entry, known.actual.label(known.concerned),
+                        known.actual.label(known.concerned),
                         known.expected.label(known.concerned) if known.expected else UNKNOWN)
                 return result
         delivery = self.sim.simulate(body, result)
-        self.stats.add(delivery)
+        stats.add(delivery)
         consequence = delivery.consequence
         if consequence is None:
             if compiled is not None and self._audience_is_invariant(compiled, result.name):

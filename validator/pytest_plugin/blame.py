@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from .. import codes as C
-from ..findings import FAIL, OK, WARN, MessageResult, verdict_of
+from ..delivery.report import DeliveryReport
+from ..findings import FAIL, OK, WARN
 from ..run import Run
 
 SESSION = "(session)"
@@ -83,23 +83,6 @@ class BusEvent:
                 f"rk={self.routing_key} {self.phase}{late}>")
 
 
-class IgnoringChecker:
-    """The session's checker with a test's own ignored codes taken out of its results."""
-
-    def __init__(self, checker, ignore: frozenset[str]):
-        self.checker = checker
-        self.ignore = ignore
-
-    def check(self, routing_key, body, properties=None) -> MessageResult:
-        result = self.checker.check(routing_key, body, properties)
-        if not result.findings:
-            return result
-        kept = tuple(f for f in result.findings if not C.matches(f.code, self.ignore))
-        if len(kept) == len(result.findings):
-            return result
-        return MessageResult(result.name, result.routing_key, verdict_of(kept), kept)
-
-
 @dataclass(eq=False)
 class Owner:
     """What a test (or the session) is blamed for: its own summary, events and bad ones."""
@@ -154,6 +137,7 @@ class Blame:
 
     def __init__(self, checker, new_summary, fail_on: str):
         self.checker = checker
+        self.delivery = DeliveryReport(checker)  # one for the session: each test counts its own
         self.new_summary = new_summary        # fail_on -> an empty Summary
         self.cond = threading.Condition()
         self.session = self.new_owner(SESSION, frozenset(), fail_on)
@@ -167,8 +151,8 @@ class Blame:
 
     def new_owner(self, test: str, ignore: frozenset[str], fail_on: str) -> Owner:
         owner = Owner(test=test, summary=self.new_summary(fail_on), fail_on=fail_on)
-        checker = IgnoringChecker(self.checker, ignore) if ignore else self.checker
-        owner.run = Run(checker, owner.summary, [BlameSink(owner)])
+        owner.run = Run(self.checker, owner.summary, [BlameSink(owner)], delivery=self.delivery,
+                        ignore=ignore)
         return owner
 
     # -- the listener thread ---------------------------------------------------------

@@ -10,7 +10,8 @@ from types import SimpleNamespace
 import pytest
 
 from messages import CATALOGUE, CHECKER, valid_message
-from validator.pytest_plugin.blame import SESSION, Blame, IgnoringChecker, breaks
+from validator.pytest_plugin.blame import SESSION, Blame, breaks
+from validator.run import Run
 from validator.summary import Gate, Summary
 
 CT = {"content_type": "application/json"}
@@ -69,7 +70,7 @@ def test_bad_events_are_held_against_a_test_once(blame):
     blame.on_delivery(delivery(broken=True))
     blame.on_delivery(delivery())
     listed, count = blame.take_bad(owner)
-    assert count == 1 and listed[0].codes == ["A500"]
+    assert count == 1 and listed[0].codes == ["A500", "W800"]
     assert blame.take_bad(owner) == ([], 0)
     blame.on_delivery(delivery(broken=True))
     assert blame.take_bad(owner)[1] == 1
@@ -91,11 +92,14 @@ def test_verdict_policy():
 def test_a_tests_ignored_codes_and_prefixes_are_out_of_its_verdict_and_summary(blame):
     owner = blame.start_test("t.py::test_a", frozenset({"A5"}), "error")
     blame.on_delivery(delivery(broken=True))
-    assert owner.events[0].verdict == "ok" and owner.events[0].findings == ()
-    assert owner.summary.verdicts["ok"] == 1 and not owner.summary.codes
-    d = delivery(broken=True)
-    only_d = IgnoringChecker(CHECKER, frozenset({"D6"})).check(d.routing_key, d.body, CT)
-    assert only_d.verdict == "fail" and [f.code for f in only_d.findings] == ["A500"]
+    # what is left is the info that says who receives it (W800: nobody), not a verdict
+    assert owner.events[0].verdict == "ok"
+    assert [f.code for f in owner.events[0].findings] == ["W800"]
+    assert owner.summary.verdicts["ok"] == 1 and set(owner.summary.codes) == {"W800"}
+    other = blame.start_test("t.py::test_b", frozenset({"D6", "W"}), "error")
+    blame.on_delivery(delivery(broken=True))
+    assert other.events[0].verdict == "fail"
+    assert [f.code for f in other.events[0].findings] == ["A500"]
 
 
 def test_settle_does_not_wait_on_a_bus_that_never_spoke(blame):
@@ -139,7 +143,7 @@ def test_the_session_summary_is_the_merge_of_the_tests_summaries(blame):
         blame.on_delivery(d)
         blame.end_test()
         total.merge(owner.summary)
-        whole.add(CHECKER.check(d.routing_key, d.body, CT), d.body)
+        Run(CHECKER, whole).message(d, {"index": i + 1, "received_at": d.received_at})
     mine, theirs = total.as_dict(), whole.as_dict()
     for d in (mine, theirs):
         for key in ("started_at", "ended_at", "samples", "failing_messages"):
