@@ -52,5 +52,5 @@ def test_sigint_during_the_command_is_reported_as_an_interruption(tmp_path, brok
     assert report["run"]["command_exit"] == -signal.SIGINT
     assert report["run"]["interrupted"] == "SIGINT"
     assert "INTERRUPTED (exit 2)" in out
-    assert "was killed by SIGINT" in err and "-2" not in err
+    assert "was killed by SIGINT" in err and "exited with -2" not in err
     assert "Traceback" not in err

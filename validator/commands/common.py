@@ -154,12 +154,18 @@ def build_summary(args, checker: Checker, source: str) -> Summary:
     return summary
 
 
-class signals_raise_interrupted:
-    """Within this block SIGINT and SIGTERM raise Interrupted in the main thread."""
+class on_signals:
+    """Within this block SIGINT and SIGTERM call `handler(signal name, how many so far)`
+    (in the main thread); the previous handlers come back after it."""
+
+    def __init__(self, handler):
+        self.handler = handler
+        self.count = 0
 
     def __enter__(self):
         def handler(signum, frame):
-            raise Interrupted(signal.Signals(signum).name)
+            self.count += 1
+            self.handler(signal.Signals(signum).name, self.count)
         self._old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
         return self
 
@@ -167,3 +173,12 @@ class signals_raise_interrupted:
         for s, old in self._old.items():
             signal.signal(s, old)
         return False
+
+
+def _raise_interrupted(name: str, count: int):
+    raise Interrupted(name)
+
+
+def signals_raise_interrupted() -> on_signals:
+    """SIGINT and SIGTERM raise Interrupted: the command stops where it is and reports."""
+    return on_signals(_raise_interrupted)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 import os
-import signal
 import sys
 import threading
 import time
@@ -189,34 +188,18 @@ class LiveRun:
         return self.summary.exit_code
 
 
-class stop_on_signals:
+def stop_on_signals(source, also=None, quiet: bool = False) -> common.on_signals:
     """SIGINT and SIGTERM ask the source to stop (the report is then written as usual); a
-    second one cuts the drain short."""
-
-    def __init__(self, source, also=None, quiet: bool = False):
-        self.source = source
-        self.also = also
-        self.quiet = quiet
-        self.signals = 0
-
-    def __enter__(self):
-        def handler(signum, frame):
-            name = signal.Signals(signum).name
-            self.signals += 1
-            self.source.stop(f"signal:{name}")
-            if not self.quiet:
-                what = ("stopping: checking what is on its way (again to stop at once)"
-                        if self.signals == 1 else "stopping at once: the drain is cut short")
-                os.write(2, f"\nwazo-bus-validator: {name}: {what}\n".encode())
-            if self.also:
-                self.also(signum)
-        self._old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-        return self
-
-    def __exit__(self, *exc):
-        for s, old in self._old.items():
-            signal.signal(s, old)
-        return False
+    second one cuts the drain short. `also(signal name)` is called too."""
+    def handler(name: str, count: int) -> None:
+        source.stop(f"signal:{name}")
+        if not quiet:
+            what = ("stopping: checking what is on its way (again to stop at once)"
+                    if count == 1 else "stopping at once: the drain is cut short")
+            os.write(2, f"\nwazo-bus-validator: {name}: {what}\n".encode())
+        if also:
+            also(name)
+    return common.on_signals(handler)
 
 
 def run(args) -> int:

@@ -87,11 +87,11 @@ class Watch:
         finally:
             self.live.connected.set()
 
-    def forward(self, signum) -> None:
+    def forward(self, name: str) -> None:
         """SIGINT/SIGTERM: the listener stops (stop_on_signals), the command gets it too."""
-        self.interrupted = signal.Signals(signum).name
+        self.interrupted = name
         if self.child is not None and self.child.poll() is None:
-            self.child.send_signal(signum)
+            self.child.send_signal(signal.Signals[name])
 
     def wait_ready(self) -> None:
         live = self.live
