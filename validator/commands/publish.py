@@ -8,7 +8,6 @@ finding code counts the messages that carry it.
 from __future__ import annotations
 
 import json
-import re
 import sys
 import time
 from collections import Counter
@@ -81,43 +80,21 @@ class Tally:
 
 
 def _connect(url: str):
-    import pika
-    if not re.match(r"^amqps?://", url or ""):
-        raise common.UsageError(f"--url {redact_url(url)}: not an amqp:// or amqps:// URL")
+    """A connection through the one connection module: one-line errors, password hidden."""
+    from ..sources.connection import SourceError, connect, parameters
     try:
-        params = pika.URLParameters(url)
-    except Exception as exc:  # pika raises several types for a bad URL
-        raise common.UsageError(f"--url {redact_url(url)}: {scrub(str(exc), url)}") from None
-    params.socket_timeout = CONNECT_TIMEOUT
-    params.stack_timeout = CONNECT_TIMEOUT * 2
-    params.connection_attempts = 1
-    params.retry_delay = 0
-    params.blocked_connection_timeout = 30
-    try:
-        return pika.BlockingConnection(params)
-    except Exception as exc:
-        raise common.UsageError(f"cannot connect to {redact_url(url)}: "
-                                f"{_describe(exc, url)}") from None
-
-
-def _describe(exc, url: str) -> str:
-    """The innermost cause pika wraps, in one line, without the password."""
-    seen = 0
-    while seen < 5 and getattr(exc, "args", None):
-        inner = exc.args[0]
-        if isinstance(inner, BaseException):
-            exc = inner
-        elif isinstance(inner, tuple) and inner and isinstance(inner[0], BaseException):
-            exc = inner[0]
-        else:
-            break
-        seen += 1
-    text = str(exc) or repr(exc)
-    return scrub(" ".join(f"{type(exc).__name__}: {text}".split())[:300], url)
+        params = parameters(url, connect_timeout=CONNECT_TIMEOUT,
+                            connection_name="wazo-bus-validator publish")
+        params.blocked_connection_timeout = 30
+        return connect(params, url)
+    except SourceError as exc:
+        raise common.UsageError(str(exc)) from None
 
 
 def _check_exchange(connection, exchange: str, url: str):
     import pika
+
+    from ..sources.connection import describe
     channel = connection.channel()
     try:
         channel.exchange_declare(exchange=exchange, passive=True)
@@ -127,7 +104,7 @@ def _check_exchange(connection, exchange: str, url: str):
                 f"exchange {exchange!r} does not exist on {redact_url(url)} (publish never "
                 "declares it: Wazo does)") from None
         raise common.UsageError(f"exchange {exchange!r} on {redact_url(url)}: "
-                                f"{scrub(exc.reply_text, url)}") from None
+                                f"{scrub(describe(exc), url)}") from None
     return channel
 
 
@@ -201,7 +178,8 @@ def run(args) -> int:
     except GenerationError as exc:
         stop = f"error: cannot generate: {exc}"
     except pika.exceptions.AMQPError as exc:
-        stop = f"error: publishing to {redact_url(url)} failed: {_describe(exc, url)}"
+        from ..sources.connection import describe
+        stop = f"error: publishing to {redact_url(url)} failed: {scrub(describe(exc), url)}"
     finally:
         if recorder is not None:
             recorder.close()
