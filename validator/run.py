@@ -17,6 +17,7 @@ RECORDED_FACTS = ("stop_reason", "may_have_lost", "lost_estimate", "gaps")
 class Sink(Protocol):
     def message(self, result: MessageResult, item, where: dict) -> None: ...
     def input_error(self, line: int, message: str, where: dict) -> None: ...
+    def flush(self) -> None: ...
     def close(self) -> None: ...
 
 
@@ -101,6 +102,12 @@ class Run:
         if facts.get("may_have_lost") or facts.get("gaps"):
             run["may_have_lost"] = True
             run["lost_estimate"] = (run.get("lost_estimate") or 0) + (facts.get("lost_estimate") or 0)
+
+    def flush(self) -> None:
+        """What the sinks hold goes out (a live run calls it after each slice of I/O, so
+        that --record and ndjson files follow the bus)."""
+        for sink in self.sinks:
+            sink.flush()
 
     def close(self) -> None:
         for sink in self.sinks:

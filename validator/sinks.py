@@ -25,6 +25,9 @@ class NdjsonSink:
     def input_error(self, line: int, message: str, where: dict) -> None:
         self.out.write(ndjson.input_error_line(line, message))
 
+    def flush(self) -> None:
+        self.out.flush()
+
     def close(self) -> None:
         self.out.flush()
         if self.close_out:
@@ -45,6 +48,9 @@ class RecordSink:
 
     def input_error(self, line: int, message: str, where: dict) -> None:
         pass
+
+    def flush(self) -> None:
+        self.writer.flush()
 
     def end(self, **facts) -> None:
         self.writer.write_meta(meta_record("end", ended_at=time.time(),
@@ -69,6 +75,9 @@ class ProgressSink:
             self.tick()
 
     def input_error(self, line: int, message: str, where: dict) -> None:
+        pass
+
+    def flush(self) -> None:
         pass
 
     def tick(self, force: bool = False) -> None:

@@ -70,6 +70,16 @@ def prefix() -> str:
     return "vt" + uuid.uuid4().hex[:10]
 
 
+def wait_for_lines(path, count: int, timeout: float = 30) -> list[str]:
+    """The lines of a file a live run writes (--record, ndjson), once it holds `count`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = path.read_text().splitlines() if path.exists() else []
+        if len(lines) >= count or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.02)
+
+
 class Publisher:
     """pika BlockingConnection publisher that reopens itself when the broker closed it."""
 
@@ -84,6 +94,9 @@ class Publisher:
             self.close()
             self.conn = pika.BlockingConnection(pika.URLParameters(self.url))
             self.ch = self.conn.channel()
+            # Each publish returns once the broker has routed the message into the queues
+            # bound: a test knows its messages are there, without waiting.
+            self.ch.confirm_delivery()
         return self.ch
 
     def publish(self, routing_key: str, body: bytes | str, exchange: str | None = None,

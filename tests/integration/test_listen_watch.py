@@ -20,7 +20,7 @@ from collections import Counter
 
 import pytest
 
-from conftest import rabbitmqctl, rabbitmqctl_many
+from conftest import rabbitmqctl, rabbitmqctl_many, wait_for_lines
 
 pytestmark = pytest.mark.broker
 
@@ -186,8 +186,7 @@ def test_sigterm_mid_run_leaves_a_complete_report(tmp_path, publisher, consumer)
     p = Proc("listen", *consumer, *_bind_args(traffic), "--duration", "120", "--format", "json",
              "--output", str(report), "--record", str(record))
     p.wait_line("listening on exchange xivo")
-    traffic.publish(publisher)
-    time.sleep(1.5)
+    traffic.publish(publisher)  # confirmed: in the listener's queue when this returns
     p.proc.send_signal(signal.SIGTERM)
     code, out, err = p.finish()
     data = json.loads(report.read_text())
@@ -203,12 +202,14 @@ def test_killed_connection_is_survived_and_the_gap_reported(tmp_path, publisher)
     before, after = Traffic().build(), Traffic()
     after.user, after.wazo, after.plugin = before.user, before.wazo, before.plugin
     after.build()
-    report = tmp_path / "r.json"
+    report, record = tmp_path / "r.json", tmp_path / "rec.jsonl"
     p = Proc("listen", *_bind_args(before), "--duration", "120", "--format", "json",
-             "--output", str(report))
+             "--output", str(report), "--record", str(record))
     p.wait_line("listening on exchange xivo")
     before.publish(publisher)
-    time.sleep(1.5)
+    # checked, then recorded (the record follows the bus slice by slice): the start line
+    # and every message
+    assert len(wait_for_lines(record, 1 + len(before.items))) == 1 + len(before.items)
     # Close only the listener's own connection (found by its client connection_name), not
     # every client of the shared broker.
     out = subprocess.run(["rabbitmqctl", "list_connections", "pid", "client_properties", "-q",
@@ -221,7 +222,6 @@ def test_killed_connection_is_survived_and_the_gap_reported(tmp_path, publisher)
                    check=True, capture_output=True, timeout=30)
     p.wait_line("reconnected, listening", timeout=30)
     after.publish(publisher)  # the publisher reopens its own closed connection
-    time.sleep(1.5)
     p.proc.send_signal(signal.SIGTERM)
     code, out, err = p.finish()
     data = json.loads(report.read_text())

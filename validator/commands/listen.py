@@ -144,7 +144,8 @@ class LiveRun:
         """Run the source until it stops; returns with self.stats set (or raises UsageError)."""
         a = self.args
         try:
-            self.stats = self.source.run(self.run.delivery, duration=a.duration,
+            self.stats = self.source.run(self.run.delivery, on_slice=self.run.flush,
+                                         duration=a.duration,
                                          max_messages=a.max_messages, idle=a.idle,
                                          on_event=self.on_event)
         except self.SourceError as exc:

@@ -128,6 +128,9 @@ class BlameSink:
     def input_error(self, line: int, message: str, where: dict) -> None:
         pass   # a live source has no unreadable lines
 
+    def flush(self) -> None:
+        pass
+
     def close(self) -> None:
         pass
 

@@ -24,6 +24,9 @@ class Collect:
     def input_error(self, line, message, where):
         self.errors.append(line)
 
+    def flush(self):
+        pass
+
     def close(self):
         self.closed = True
 

@@ -16,7 +16,7 @@ from validator.capture import capture_record
 from validator.codes import CODES
 from validator.reporters.text import code_table_markdown
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def run(*args, cwd=None, input=None):
