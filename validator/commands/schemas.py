@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from ..schemagen import REPO_SCHEMAS, stale_files, write_all
+from ..reporters.wording import plural
 from . import common
 
 ORDER = 80
@@ -28,11 +29,11 @@ def run(args) -> int:
         for line in problems:
             print(f"{args.dir}/{line}")
         if problems:
-            print(f"schemas are stale: run `wazo-bus-validator schemas` ({len(problems)} files)",
-                  file=sys.stderr)
+            print(f"schemas are stale: run `wazo-bus-validator schemas` "
+                  f"({plural(len(problems), 'file')})", file=sys.stderr)
             return 1
         print(f"{args.dir}: up to date")
         return 0
     written = write_all(catalogue, args.dir)
-    print(f"wrote {len(written)} schemas to {args.dir}")
+    print(f"wrote {plural(len(written), 'schema')} to {args.dir}")
     return 0
