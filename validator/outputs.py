@@ -261,6 +261,47 @@ def write_stdout(text: str) -> None:
         raise UsageError(f"cannot write the report to stdout: {exc.strerror or exc}") from None
 
 
+def write_document(path: str | None, data: bytes) -> None:
+    """A generated document (examples, docs, AsyncAPI, a diff) to --output or stdout: one
+    line and exit 2 when it cannot be written."""
+    if path in (None, "-"):
+        try:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            _silence_stdout()
+            raise UsageError(f"cannot write to stdout: {exc.strerror or exc}") from None
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"--output {path}: is a directory")
+    check_output_writable(target)
+    try:
+        write_atomic(target, data)
+    except OSError as exc:
+        raise UsageError(f"--output {path}: {exc.strerror or exc}") from None
+
+
+def write_or_check(output: str | None, check: str | None, text: str, regenerate: str) -> int:
+    """`--check FILE`: 0 when FILE holds `text`, else 1 with the command that regenerates it
+    (`regenerate`, FILE appended); without it, `text` is written to --output."""
+    if check is None:
+        write_document(output, text.encode("utf-8"))
+        return 0
+    path = Path(check)
+    try:
+        current = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--check {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    if current != text:
+        print(f"{path}: stale: run `{regenerate} --output {path}`")
+        return 1
+    print(f"{path}: up to date")
+    return 0
+
+
 def _silence_stdout() -> None:
     """After a failed write, the interpreter's last flush would print a traceback."""
     try:

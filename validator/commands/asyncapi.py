@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..asyncapi import build_document, format_for, render
 from ..contract import ContractError
 from ..generate import GenerationError
 from . import common
-from .examples import write_output
 
 ORDER = 75
 
@@ -37,18 +34,7 @@ def run(args) -> int:
         raise common.UsageError(f"--wazo-version: {exc}") from None
     except GenerationError as exc:
         raise common.UsageError(f"cannot generate an example: {exc}") from None
-    if args.check:
-        path = Path(args.check)
-        try:
-            current = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise common.UsageError(f"--check {path}: {getattr(exc, 'strerror', None) or exc}"
-                                    ) from None
-        if current != render(document, format_for(path)):
-            version = f" --wazo-version {args.wazo_version}" if args.wazo_version else ""
-            print(f"{path}: stale: run `wazo-bus-validator asyncapi{version} --output {path}`")
-            return 1
-        print(f"{path}: up to date")
-        return 0
-    write_output(args.output, render(document, format_for(args.output)).encode("utf-8"))
-    return 0
+    version = f" --wazo-version {args.wazo_version}" if args.wazo_version else ""
+    target = args.check or args.output
+    return common.write_or_check(args.output, args.check, render(document, format_for(target)),
+                                 f"wazo-bus-validator asyncapi{version}")

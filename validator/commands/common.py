@@ -13,7 +13,8 @@ from ..check import Checker, VersionError
 from ..errors import UsageError
 from ..outputs import (  # noqa: F401 - the names the commands use
     DEFAULT_REPORT_DIR, FormatsAction, check_output_writable, emit_reports, parse_formats,
-    StreamOut, prepare_outputs, primary_format, report_path, write_atomic, write_stdout)
+    StreamOut, prepare_outputs, primary_format, report_path, write_atomic, write_document,
+    write_or_check, write_stdout)
 from ..summary import Gate, Summary
 from ..urls import UrlError, checked_url, default_url
 

@@ -13,7 +13,6 @@ from ..contract.infer import infer_contract
 from ..contract.model import Contract
 from ..contract.versions import VERSION_TEXT
 from . import common
-from .examples import write_output
 
 ORDER = 78
 FORMATS = ("text", "json", "markdown")
@@ -79,7 +78,7 @@ def run(args) -> int:
     old, new = contracts["OLD"], contracts["NEW"]
     changes = diff(old, new, reference)
     text = RENDERERS[args.format](old, new, changes)
-    write_output(args.output, text.encode("utf-8"))
+    common.write_document(args.output, text.encode("utf-8"))
     if args.fail_on and any(c.level in FAIL_LEVELS[args.fail_on] for c in changes):
         return 1
     return 0

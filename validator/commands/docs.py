@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..docs import render_events
 from ..generate import GenerationError, Generator
 from . import common
-from .examples import write_output
 
 ORDER = 70
 
@@ -31,17 +28,4 @@ def run(args) -> int:
         text = render_events(catalogue, Generator(catalogue))
     except GenerationError as exc:
         raise common.UsageError(f"cannot render an example: {exc}") from None
-    if args.check:
-        path = Path(args.check)
-        try:
-            current = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise common.UsageError(f"--check {path}: {getattr(exc, 'strerror', None) or exc}"
-                                    ) from None
-        if current != text:
-            print(f"{path}: stale: run `wazo-bus-validator docs --output {path}`")
-            return 1
-        print(f"{path}: up to date")
-        return 0
-    write_output(args.output, text.encode("utf-8"))
-    return 0
+    return common.write_or_check(args.output, args.check, text, "wazo-bus-validator docs")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 from ..capture import capture_record
 from ..check import VersionError
@@ -105,20 +103,6 @@ def render(gen: Generator, batches, fmt: str) -> bytes:
     return examples_rst(sections, gen.version).encode("utf-8")
 
 
-def write_output(path: str | None, data: bytes) -> None:
-    if path in (None, "-"):
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        return
-    target = Path(path)
-    if target.is_dir():
-        raise common.UsageError(f"--output {path}: is a directory")
-    try:
-        common.write_atomic(target, data.decode("utf-8"))
-    except OSError as exc:
-        raise common.UsageError(f"--output {path}: {exc.strerror or exc}") from None
-
-
 def run(args) -> int:
     if args.count < 1:
         raise common.UsageError(f"--count {args.count}: must be at least 1")
@@ -128,5 +112,5 @@ def run(args) -> int:
         batches = generate(gen, targets, args.count, args.seed)
     except GenerationError as exc:
         raise common.UsageError(f"cannot generate: {exc}") from None
-    write_output(args.output, render(gen, batches, args.format))
+    common.write_document(args.output, render(gen, batches, args.format))
     return 0
