@@ -728,4 +728,6 @@ def test_a_drain_cut_short_is_reported(publisher, prefix, source_thread, monkeyp
     assert stats.stop_reason == "stopped"
     assert stats.messages < 500
     assert stats.may_have_lost is True
-    assert stats.undrained >= 1           # at least what was received after the cutoff
+    # what is counted is what the source saw (received after the cutoff, or still in its
+    # queue); what no-ack had already pushed into the client's buffers cannot be counted
+    assert 0 <= stats.undrained <= 500 - stats.messages

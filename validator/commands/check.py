@@ -126,10 +126,12 @@ def _check_range(task) -> dict:
     return part.as_dict()
 
 
-def _ignore_signals() -> None:
-    # The parent decides on Ctrl-C and SIGTERM; workers are terminated by it.
+def _worker_signals() -> None:
+    # Ctrl-C reaches the whole process group: the parent decides, and ends the workers with
+    # SIGTERM, which must therefore stay deadly here (a worker that ignored it would hang
+    # the parent's join forever).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _parallel(args, checker, capture: str, jobs: int, file_index) -> Summary:
@@ -139,8 +141,15 @@ def _parallel(args, checker, capture: str, jobs: int, file_index) -> Summary:
     names = checker.catalogue.all_names()
     merged = None
     ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(jobs, initializer=_ignore_signals) as pool:
+    pool = ctx.Pool(jobs, initializer=_worker_signals)
+    try:
         for d in pool.imap(_check_range, ranges):
             part = Summary.from_dict(d, names)
             merged = part if merged is None else merged.merge(part)
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
     return merged

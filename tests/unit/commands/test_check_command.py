@@ -226,3 +226,22 @@ def test_a_body_written_as_a_json_value_is_serialized(tmp_path):
                                               + b"\n"])
     proc = run("check", str(cap), "--format", "ndjson")
     assert json.loads(proc.stdout)["verdict"] == "ok"
+
+
+def test_check_on_several_workers_ends_and_agrees_with_one_process(tmp_path):
+    # The workers of --jobs are ended by the parent with SIGTERM; one that ignored it would
+    # hang the parent's join for ever (it did, at every exit).
+    capture = tmp_path / "cap.jsonl"
+    assert subprocess.run([sys.executable, "-m", "validator", "examples", "--count", "30",
+                           "--format", "capture", "--output", str(capture)]).returncode == 0
+    reports = []
+    for jobs in ("1", "2", "2", "3"):
+        out = tmp_path / f"r{len(reports)}.json"
+        proc = subprocess.run([sys.executable, "-m", "validator", "check", str(capture),
+                               "--jobs", jobs, "--format", "json", "--output", str(out), "-q"],
+                              capture_output=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        d = json.loads(out.read_text())
+        reports.append({k: d[k] for k in ("totals", "codes", "events", "coverage",
+                                          "delivery", "samples")})
+    assert all(r == reports[0] for r in reports)
