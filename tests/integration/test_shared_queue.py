@@ -1,0 +1,173 @@
+"""`listen --shared-queue` workers and `merge` on the real RabbitMQ: three workers split
+30,000 messages (one stopped while traffic flows), their merged report counts exactly what
+was published, and the queue is gone once the last one stopped; a worker whose settings
+differ from the queue's is refused in one line."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+
+import pika
+import pika.exceptions
+import pytest
+
+from messages import CHECKER
+from test_listen_watch import Proc
+
+pytestmark = pytest.mark.broker
+
+READY = "listening on exchange xivo"
+TOTAL = 30_000
+
+
+def _traffic(user: str, wazo: str) -> list[tuple[str, bytes]]:
+    """Distinct messages (conforming, a known deviation, broken), repeated to TOTAL."""
+    rk = f"config.users.{user}.services.dnd.updated"
+    ok = {"name": "users_services_dnd_updated", "required_acl": "events." + rk,
+          "origin_uuid": wazo, "data": {"user_uuid": user, "enabled": False}}
+    no_acl = {k: v for k, v in ok.items() if k != "required_acl"}
+    bad_uuid = dict(ok, origin_uuid="not-a-uuid")
+    fw_rk = f"config.users.{user}.forwards.busy.updated"
+    deviation = {"name": "users_forwards_busy_updated", "required_acl": "events." + fw_rk,
+                 "origin_uuid": wazo, "data": {"user_uuid": user, "enabled": True,
+                                               "destination": None}}
+    kinds = [(rk, ok)] * 7 + [(fw_rk, deviation), (rk, no_acl), (rk, bad_uuid)]
+    return [(rk, json.dumps(msg).encode()) for rk, msg in kinds] * (TOTAL // len(kinds))
+
+
+def _expected(items):
+    """What one process checking the same messages finds."""
+    verdicts, codes, events = Counter(), Counter(), Counter()
+    for rk, body in items:
+        result = CHECKER.check(rk, body, {"content_type": "application/json"})
+        verdicts[result.verdict] += 1
+        events[result.name] += 1
+        codes.update(f.code for f in result.findings)
+    return verdicts, codes, events
+
+
+class Broker:
+    def __init__(self, url):
+        self.conn = pika.BlockingConnection(pika.URLParameters(url))
+        self.ch = self.conn.channel()
+
+    def publish(self, items):
+        props = pika.BasicProperties(content_type="application/json")
+        for rk, body in items:
+            self.ch.basic_publish(exchange="xivo", routing_key=rk, body=body, properties=props)
+
+    def queue(self, name):
+        """(ready, consumers) of the queue, or None when it does not exist."""
+        try:
+            m = self.ch.queue_declare(queue=name, passive=True).method
+        except pika.exceptions.ChannelClosedByBroker as exc:
+            assert exc.reply_code == 404
+            self.ch = self.conn.channel()
+            return None
+        return m.message_count, m.consumer_count
+
+    def wait_queue(self, name, predicate, what, timeout=120):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.queue(name)
+            if predicate(state):
+                return state
+            self.conn.sleep(0.1)   # polling the broker, not a synchronisation by time
+        raise AssertionError(f"queue {name}: {what} not reached, last {state}")
+
+    def close(self):
+        self.conn.close()
+
+
+@pytest.fixture
+def broker(broker_url, xivo_exchange):
+    b = Broker(broker_url)
+    yield b
+    b.close()
+
+
+def _worker(queue, bind, report, *extra):
+    return Proc("listen", "--shared-queue", queue, "--bind", bind, "--duration", "600",
+                "--format", "json", "--output", str(report), *extra)
+
+
+def _stop(procs):
+    for p in procs:
+        if p.proc.poll() is None:
+            p.proc.kill()
+            p.proc.wait(10)
+
+
+def test_three_workers_split_the_traffic_and_merge_exactly(tmp_path, broker):
+    user, wazo = str(uuid.uuid4()), str(uuid.uuid4())
+    queue, bind = f"vt-shared-{uuid.uuid4().hex[:10]}", f"config.users.{user}.#"
+    items = _traffic(user, wazo)
+    verdicts, codes, events = _expected(items)
+    assert verdicts["fail"] == TOTAL // 10 * 2 and verdicts["warn"] == TOTAL // 10
+    reports = [tmp_path / f"w{i}.json" for i in (1, 2, 3)]
+    workers = [_worker(queue, bind, r) for r in reports]
+    try:
+        for w in workers:
+            w.wait_line(READY)
+        assert broker.queue(queue)[1] == 3
+        broker.publish(items[:TOTAL // 3])
+        # one worker leaves while traffic flows: what it had not acknowledged goes back to
+        # the others, and the queue stays bound for them
+        workers[0].proc.send_signal(signal.SIGTERM)
+        broker.publish(items[TOTAL // 3:])
+        assert workers[0].finish()[0] == 1
+        broker.wait_queue(queue, lambda s: s is not None and s[0] == 0, "empty")
+        for w in workers[1:]:
+            w.proc.send_signal(signal.SIGTERM)
+        assert [w.finish()[0] for w in workers[1:]] == [1, 1]
+    finally:
+        _stop(workers)
+    assert broker.queue(queue) is None    # the last worker deleted it
+    parts = [json.loads(r.read_text()) for r in reports]
+    assert all(p["totals"]["messages"] > 0 for p in parts)
+    assert all(p["run"]["may_have_lost"] is False for p in parts)
+    assert all(p["run"]["stop_reason"] == "signal:SIGTERM" for p in parts)
+
+    merged_path = tmp_path / "merged.json"
+    proc = subprocess.run([sys.executable, "-m", "validator", "merge", *map(str, reports),
+                           "--format", "json", "--output", str(merged_path), "--quiet"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr     # the broken messages fail the gate
+    merged = json.loads(merged_path.read_text())
+    assert merged["totals"]["messages"] == TOTAL
+    assert merged["totals"]["verdicts"] == {v: verdicts[v] for v in ("ok", "warn", "fail")}
+    assert {c["code"]: c["count"] for c in merged["codes"]} == dict(codes)
+    assert {n: e["count"] for n, e in merged["events"].items()} == dict(events)
+    assert merged["run"]["messages_received"] == TOTAL
+    assert merged["run"]["may_have_lost"] is False
+    assert [w["messages"] for w in merged["run"]["workers"]] == [
+        p["totals"]["messages"] for p in parts]
+    assert merged["status"] == "failed" and merged["exit_code"] == 1
+
+
+def test_other_settings_than_the_queue_s_are_one_line_exit_2(tmp_path, broker):
+    queue, bind = f"vt-shared-{uuid.uuid4().hex[:10]}", f"vt{uuid.uuid4().hex[:10]}.#"
+    first = _worker(queue, bind, tmp_path / "a.json", "--max-length", "1000")
+    try:
+        first.wait_line(READY)
+        other = subprocess.run([sys.executable, "-m", "validator", "listen", "--shared-queue",
+                                queue, "--bind", bind, "--max-length", "500", "--duration", "5",
+                                "--format", "json", "--output", str(tmp_path / "b.json")],
+                               capture_output=True, text=True, timeout=60)
+        assert other.returncode == 2
+        lines = other.stderr.splitlines()
+        assert len(lines) == 1 and "x-max-length" in lines[0] and queue in lines[0], lines
+        assert "Traceback" not in other.stderr
+        assert broker.queue(queue) == (0, 1)    # the first worker goes on, untouched
+        first.proc.send_signal(signal.SIGTERM)
+        code, _, err = first.finish()
+        assert code == 2, err                   # it saw no message: tested nothing
+    finally:
+        _stop([first])
+    assert broker.queue(queue) is None
