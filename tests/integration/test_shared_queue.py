@@ -171,3 +171,38 @@ def test_other_settings_than_the_queue_s_are_one_line_exit_2(tmp_path, broker):
     finally:
         _stop([first])
     assert broker.queue(queue) is None
+
+
+def test_workers_stopped_together_with_a_backlog_lose_nothing(tmp_path, broker):
+    """All workers get SIGTERM at once while the queue holds a backlog and each has
+    deliveries on its way: each hands back what it did not check, the last to leave
+    drains the queue, the merged count is exact and the queue is gone."""
+    user, wazo = str(uuid.uuid4()), str(uuid.uuid4())
+    queue, bind = f"vt-shared-{uuid.uuid4().hex[:10]}", f"config.users.{user}.#"
+    items = _traffic(user, wazo)[:9_000]
+    reports = [tmp_path / f"w{i}.json" for i in (1, 2, 3)]
+    workers = [_worker(queue, bind, r) for r in reports]
+    try:
+        for w in workers:
+            w.wait_line(READY)
+        for w in workers:
+            w.proc.send_signal(signal.SIGSTOP)
+        broker.publish(items)
+        # a declare on the publishing channel is answered after its messages were routed
+        ready, consumers = broker.queue(queue)
+        assert consumers == 3 and ready > 0
+        for w in workers:
+            w.proc.send_signal(signal.SIGTERM)     # pending until the worker runs again
+        for w in workers:
+            w.proc.send_signal(signal.SIGCONT)
+        # a worker whose deliveries all went back to the queue checked nothing: exit 2
+        assert {w.finish()[0] for w in workers} <= {1, 2}
+    finally:
+        for w in workers:
+            if w.proc.poll() is None:
+                w.proc.send_signal(signal.SIGCONT)
+        _stop(workers)
+    assert broker.queue(queue) is None
+    parts = [json.loads(r.read_text()) for r in reports]
+    assert sum(p["totals"]["messages"] for p in parts) == len(items)
+    assert not any(p["run"]["may_have_lost"] for p in parts), [p["run"] for p in parts]

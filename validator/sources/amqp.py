@@ -670,6 +670,8 @@ class _Run:
         self.next_poll = t + period
         if final:
             return
+        if self.src.shared is not None:
+            self.src.shared.keep_bound(session.poll_channel, t)
         newly_saturated = saturated and not self.was_saturated
         if saturated and not self.was_saturated:
             _LOG.warning("private queue reached its bound (%d messages): the broker is "

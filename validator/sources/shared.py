@@ -21,6 +21,7 @@ _LOG = logging.getLogger(__name__)
 
 EXPIRES_MS = 5000   # x-expires: a queue no worker uses any more is deleted this soon after
 PREFETCH = 2000     # unacknowledged deliveries per worker (what its stop hands back)
+REBIND_PERIOD = 1.0  # seconds between two bindings of the keys by a consuming worker
 
 
 def check_name(name) -> str:
@@ -44,6 +45,7 @@ class SharedQueue:
         self.max_length = max_length
         self.url = url
         self.where = where
+        self.bound_at = 0.0
 
     # ------------------------------------------------------------------ start
 
@@ -85,6 +87,14 @@ class SharedQueue:
                                f"exclusive queue: choose another --shared-queue")
         return SourceError(f"cannot use queue {self.name!r} on {self.where}: {text}")
 
+    def keep_bound(self, channel, now: float) -> None:
+        """Bind the keys again every REBIND_PERIOD while consuming (binding twice is a
+        no-op): a last worker stopping just as this one joined may have unbound them."""
+        if now - self.bound_at >= REBIND_PERIOD:
+            self.bound_at = now
+            for key in self.bindings:
+                channel.queue_bind(queue=self.name, exchange=self.exchange, routing_key=key)
+
     # ------------------------------------------------------------------ stop
 
     def stop(self, run, session, drain: bool) -> None:
@@ -95,8 +105,8 @@ class SharedQueue:
            acknowledge everything that was checked.
         2. If other workers still consume, that is all: the queue stays bound for them.
         3. Otherwise this worker is the last: it unbinds, consumes again until the queue is
-           empty (run.drain), and deletes the queue if still unused; a worker that joined
-           meanwhile makes the delete fail, and gets the bindings back."""
+           empty (run.drain), and deletes the queue if still unused (another worker
+           stopping at the same time, or one that joined, makes that delete fail)."""
         channel = session.channel
         channel.basic_cancel(session.consumer_tag)
         run.ack(session)
@@ -106,6 +116,7 @@ class SharedQueue:
                                                        passive=True).method.consumer_count
         if consumers:
             _LOG.info("leaving shared queue %s to its %d other consumer(s)", self.name, consumers)
+            handed_back(run)
             return
         if drain:
             session.consumer_tag = channel.basic_consume(
@@ -114,21 +125,18 @@ class SharedQueue:
             run.drain(session)
             channel.basic_cancel(session.consumer_tag)
             run.ack(session)
-        self.delete(run, session, unbound=drain)
+        self.delete(run, session)
 
-    def delete(self, run, session, unbound: bool) -> None:
+    def delete(self, run, session) -> None:
         scratch = session.connection.channel()   # a refused delete closes its channel
         try:
             left = scratch.queue_delete(queue=self.name, if_unused=True).method.message_count
         except pika.exceptions.ChannelClosedByBroker as exc:
-            if exc.reply_code == 406 and unbound:
-                # a worker joined while this one drained: give it its bindings back
-                for key in self.bindings:
-                    session.poll_channel.queue_bind(queue=self.name, exchange=self.exchange,
-                                                    routing_key=key)
-                _LOG.warning("another worker joined shared queue %s while this one stopped: "
-                             "messages published meanwhile may have missed it", self.name)
-                run.drain_cut = True
+            # 406: another worker consumes (one also stopping, which deletes it after its
+            # own drain, or one that just joined); 404: one stopping with us deleted it
+            _LOG.info("shared queue %s left to another worker (%s)", self.name,
+                      one_line(scrub(describe(exc), self.url)))
+            handed_back(run)
             return
         if left:
             _LOG.warning("deleted shared queue %s with %d unchecked messages", self.name, left)
@@ -136,6 +144,13 @@ class SharedQueue:
             run.drain_cut = True
         else:
             _LOG.info("deleted shared queue %s (the last worker stopped)", self.name)
+
+
+def handed_back(run) -> None:
+    """What this worker received and did not check (a stop cut short) is unacknowledged:
+    the broker gave it back to the queue, where another worker consumes: not a loss."""
+    run.drain_cut = False
+    run.undrained = run.unchecked = 0
 
 
 def unacked_note(unacked: int) -> str:
