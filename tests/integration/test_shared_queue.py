@@ -206,3 +206,23 @@ def test_workers_stopped_together_with_a_backlog_lose_nothing(tmp_path, broker):
     parts = [json.loads(r.read_text()) for r in reports]
     assert sum(p["totals"]["messages"] for p in parts) == len(items)
     assert not any(p["run"]["may_have_lost"] for p in parts), [p["run"] for p in parts]
+
+
+def test_killed_workers_leave_nothing_behind(tmp_path, broker, rabbitmqctl):
+    """SIGKILL writes no report and deletes nothing: x-expires removes the queue (and its
+    bindings) a few seconds after its last consumer went away. (Watched with rabbitmqctl:
+    a passive declare would count as a use and keep it alive.)"""
+    queue, bind = f"vt-shared-{uuid.uuid4().hex[:10]}", f"vt{uuid.uuid4().hex[:10]}.#"
+    workers = [_worker(queue, bind, tmp_path / f"w{i}.json") for i in (1, 2)]
+    try:
+        for w in workers:
+            w.wait_line(READY)
+        assert broker.queue(queue) == (0, 2)
+    finally:
+        _stop(workers)   # SIGKILL
+    assert not any((tmp_path / f"w{i}.json").exists() for i in (1, 2))
+    deadline = time.monotonic() + 60
+    while any(q["name"] == queue for q in rabbitmqctl("list_queues", "name")):
+        assert time.monotonic() < deadline, f"{queue} still there"
+    assert not any(b["destination_name"] == queue
+                   for b in rabbitmqctl("list_bindings", "destination_name"))
