@@ -226,3 +226,55 @@ def test_killed_workers_leave_nothing_behind(tmp_path, broker, rabbitmqctl):
         assert time.monotonic() < deadline, f"{queue} still there"
     assert not any(b["destination_name"] == queue
                    for b in rabbitmqctl("list_bindings", "destination_name"))
+
+
+# After each batch of published messages: start a worker (+), or SIGTERM the oldest (-n)
+# or the newest (-1) running one without waiting for it to end.
+SCHEDULE = ["+", "+", "-0", "", "+", "-1", "+", "-0", "-0", "+", "", "-1", "+", "+", "-0"]
+
+
+def test_workers_started_and_stopped_while_traffic_flows_count_every_message_once(
+        tmp_path, broker):
+    user, wazo = str(uuid.uuid4()), str(uuid.uuid4())
+    queue, bind = f"vt-shared-{uuid.uuid4().hex[:10]}", f"config.users.{user}.#"
+    items = _traffic(user, wazo)[:len(SCHEDULE) * 1000]
+    verdicts, codes, _ = _expected(items)
+    started: list = []
+    running: list = []
+
+    def start():
+        w = _worker(queue, bind, tmp_path / f"w{len(started)}.json")
+        w.wait_line(READY)
+        started.append(w)
+        running.append(w)
+
+    try:
+        start()
+        for batch, step in enumerate(SCHEDULE):
+            broker.publish(items[batch * 1000:(batch + 1) * 1000])
+            if step == "+":
+                start()
+            elif step:
+                running.pop(int(step[1:]) if step != "-1" else -1).proc.send_signal(
+                    signal.SIGTERM)
+        broker.wait_queue(queue, lambda s: s is not None and s[0] == 0, "empty")
+        for w in running:
+            w.proc.send_signal(signal.SIGTERM)
+        ends = [w.finish() for w in started]
+    finally:
+        _stop(started)
+    assert not any("Traceback" in err for _, _, err in ends)
+    assert broker.queue(queue) is None
+    reports = [tmp_path / f"w{i}.json" for i in range(len(started))]
+    parts = [json.loads(r.read_text()) for r in reports]
+    assert not any(p["run"]["may_have_lost"] for p in parts)
+    merged_path = tmp_path / "merged.json"
+    proc = subprocess.run([sys.executable, "-m", "validator", "merge", *map(str, reports),
+                           "--format", "json", "--output", str(merged_path), "--quiet"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    merged = json.loads(merged_path.read_text())
+    assert merged["totals"]["messages"] == len(items)
+    assert merged["totals"]["verdicts"] == {v: verdicts[v] for v in ("ok", "warn", "fail")}
+    assert {c["code"]: c["count"] for c in merged["codes"]} == dict(codes)
+
