@@ -27,15 +27,16 @@ def register(subparsers) -> None:
     p.add_argument("reports", nargs="+", metavar="REPORT.json",
                    help="JSON reports written with --format json")
     common.add_report_options(p)
-    # None: the gate of the reports (which must agree) unless --fail-on is given
-    p.set_defaults(run=run, fail_on=None)
+    # fail_on None: the reports' gate (they must agree) unless --fail-on is given; no
+    # --select/--ignore from a settings file, which apply to the workers
+    p.set_defaults(run=run, fail_on=None, select=[], ignore=[])
 
 
 def _refuse_unmergeable_options(args) -> None:
     if args.select or args.ignore or args.redact:
         raise common.UsageError("--select, --ignore and --redact act while messages are "
                                 "checked: give them to the workers, not to merge")
-    if args.format == "ndjson":
+    if "ndjson" in (getattr(args, "formats", None) or (args.format,)):
         others = ", ".join(f for f in FORMATS if f != "ndjson")
         raise common.UsageError("merge writes a report, not the messages: --format ndjson is "
                                 f"not available (choose from {others})")
