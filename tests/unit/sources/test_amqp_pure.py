@@ -122,3 +122,12 @@ def test_any_lost_connection_may_have_lost_messages():
     est.sample(0.0, 0, 0, None)
     est.connection_lost()
     assert est.may_have_lost and est.lost_estimate == 0
+
+
+@pytest.mark.parametrize("name, words", [("", "needs a queue name"), ("  ", "needs a queue name"),
+                                         ("amq.mine", "reserved"), ("x" * 256, "255 bytes")])
+def test_an_unusable_shared_queue_name_is_refused_before_connecting(name, words):
+    from validator.sources.amqp import AmqpSource, SourceError
+    with pytest.raises(SourceError, match=words):
+        AmqpSource("amqp://guest:guest@127.0.0.1:1/%2F", shared_queue=name)
+    assert AmqpSource("amqp://guest:guest@127.0.0.1:1/%2F", shared_queue="wbv").shared.name == "wbv"
