@@ -280,3 +280,49 @@ def test_workers_started_and_stopped_while_traffic_flows_count_every_message_onc
     assert merged["totals"]["verdicts"] == verdicts
     assert {c["code"]: c["count"] for c in merged["codes"]} == codes
 
+
+
+def _close_connection_of(proc):
+    """Close one worker's connection from the broker's side (found by its connection name)."""
+    out = subprocess.run(["rabbitmqctl", "list_connections", "pid", "client_properties", "-q",
+                          "--no-table-headers"], capture_output=True, text=True, timeout=30,
+                         check=True).stdout
+    pids = [line.split("\t", 1)[0].strip() for line in out.splitlines()
+            if f"wazo-bus-validator pid={proc.pid} " in line]
+    assert len(pids) == 1, out
+    subprocess.run(["rabbitmqctl", "close_connection", pids[0], "wazo-bus-validator test"],
+                   check=True, capture_output=True, timeout=30)
+
+
+def test_a_worker_that_loses_its_connection_loses_nothing_and_says_so(tmp_path, broker,
+                                                                         rabbitmqctl):
+    """The queue outlives one worker's connection: the other consumes meanwhile, what the
+    cut worker had not acknowledged is redelivered. Nothing is lost; a message it checked
+    whose acknowledgement never arrived is checked again (at most a prefetch's worth), and
+    its report records the gap and the messages it had not acknowledged."""
+    from validator.sources.shared import PREFETCH
+    user, wazo = str(uuid.uuid4()), str(uuid.uuid4())
+    queue, bind = f"vt-shared-{uuid.uuid4().hex[:10]}", f"config.users.{user}.#"
+    items = _traffic(user, wazo)[:12_000]
+    reports = [tmp_path / f"w{i}.json" for i in (1, 2)]
+    workers = [_worker(queue, bind, r) for r in reports]
+    try:
+        for w in workers:
+            w.wait_line(READY)
+        broker.publish(items[:6_000])
+        _close_connection_of(workers[0].proc)
+        workers[0].wait_line("reconnected, listening", timeout=30)
+        broker.publish(items[6_000:])
+        broker.wait_queue(queue, lambda s: s is not None and s[0] == 0, "empty")
+        for w in workers:
+            w.proc.send_signal(signal.SIGTERM)
+        ends = [w.finish() for w in workers]
+    finally:
+        _stop(workers)
+    assert not any("Traceback" in err for _, _, err in ends)
+    assert broker.queue(queue) is None
+    cut, other = (json.loads(r.read_text()) for r in reports)
+    assert len(cut["run"]["gaps"]) == 1 and cut["run"]["may_have_lost"] is True
+    assert other["run"]["gaps"] == [] and other["run"]["may_have_lost"] is False
+    checked = cut["totals"]["messages"] + other["totals"]["messages"]
+    assert len(items) <= checked <= len(items) + PREFETCH
