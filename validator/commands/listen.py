@@ -52,6 +52,10 @@ def add_listen_options(p) -> None:
     p.add_argument("--max-length", type=common.whole_number(1), default=10_000, metavar="N",
                    help="the bound of the tool's own queue (x-max-length, default 10000): a slow "
                         "validator can never make the broker hold a larger backlog")
+    p.add_argument("--shared-queue", metavar="NAME",
+                   help="consume from the named queue NAME that several workers share (RabbitMQ "
+                        "spreads the traffic over them; `merge` combines their JSON reports) "
+                        "instead of an own queue: see docs/shared-queue.md")
     common.add_report_options(p)
 
 
@@ -89,7 +93,8 @@ class LiveRun:
         try:
             tls = Tls.from_options(args.ca_file, args.cert, args.key)
             self.source = AmqpSource(self.url, exchange=args.exchange, bindings=self.bindings,
-                                     max_length=args.max_length, tls=tls)
+                                     max_length=args.max_length, tls=tls,
+                                     shared_queue=args.shared_queue)
             if args.consumer_process:
                 self.source = ProcessSource(self.source)
         except SourceError as exc:

@@ -1,7 +1,8 @@
 """Passive, production-safe AMQP consumer of the Wazo `xivo` topic exchange: its own
 bounded, exclusive, auto-delete queue, no-ack, a drain on every stop, reconnection, and a
 drop estimate. Why it is safe on a production bus, and how it drains and estimates losses:
-docs/design.md."""
+docs/design.md. With `shared_queue`, workers share one named queue instead (shared.py,
+docs/shared-queue.md)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from validator.urls import redact_url, scrub
 
 from .backlog import BacklogEstimator
 from .connection import SourceError, Tls, connect, describe, one_line, parameters
+from .shared import SharedQueue, unacked_note
 
 __all__ = ["AmqpSource", "Delivery", "Gap", "SourceError", "SourceStats"]
 
@@ -160,7 +162,8 @@ class AmqpSource:
     def __init__(self, url: str, exchange: str = "xivo", bindings: Sequence[str] = ("#",),
                  max_length: int = 10000, connect_timeout: float = 5.0,
                  reconnect: bool = True, max_reconnect_wait: float = 30.0,
-                 give_up_after: float | None = 60.0, tls: Tls | None = None):
+                 give_up_after: float | None = 60.0, tls: Tls | None = None,
+                 shared_queue: str | None = None):
         self.url = url
         self.redacted_url = redact_url(url)
         if not isinstance(exchange, str) or not exchange:
@@ -191,6 +194,9 @@ class AmqpSource:
         self.connection_name = f"wazo-bus-validator pid={os.getpid()} {uuid.uuid4().hex[:12]}"
         self._params = parameters(url, connect_timeout=self.connect_timeout,
                                   connection_name=self.connection_name, tls=tls)
+        #: the named queue shared with other workers (None: a private queue)
+        self.shared = None if shared_queue is None else SharedQueue(
+            shared_queue, exchange, bindings, max_length, url, self.redacted_url)
 
         #: name of the private queue of the current connection (None when not connected)
         self.queue_name: str | None = None
@@ -216,17 +222,21 @@ class AmqpSource:
                     raise SourceError(f"exchange {self.exchange!r} does not exist on {where}") from None
                 raise SourceError(f"cannot access exchange {self.exchange!r} on {where}: "
                                   f"{one_line(scrub(describe(exc), self.url))}") from None
-            declared = channel.queue_declare(queue="", durable=False, exclusive=True,
-                                             auto_delete=True,
-                                             arguments={"x-max-length": self.max_length})
-            queue = declared.method.queue
+            if self.shared is not None:
+                channel, _ = self.shared.declare(connection)
+                queue = self.shared.name
+            else:
+                declared = channel.queue_declare(queue="", durable=False, exclusive=True,
+                                                 auto_delete=True,
+                                                 arguments={"x-max-length": self.max_length})
+                queue = declared.method.queue
             for key in self.bindings:
                 channel.queue_bind(queue=queue, exchange=self.exchange, routing_key=key)
             poll_channel = connection.channel()
             session = _Session(connection, channel, poll_channel, queue)
             channel.add_on_cancel_callback(lambda frame: on_cancel(session, frame))
             session.consumer_tag = channel.basic_consume(
-                queue=queue, auto_ack=True,
+                queue=queue, auto_ack=self.shared is None,
                 on_message_callback=functools.partial(on_message, session))
             return session
         except SourceError:
@@ -350,6 +360,11 @@ class _Run:
         self.last_backlog_event = 0.0
         self.was_saturated = False
         self.session: _Session | None = None
+        # shared mode acknowledges what was handed over, once per slice (shared.py)
+        self.acking = source.shared is not None
+        self.last_tag = 0          # delivery tag of the last hand-over on this channel
+        self.acked_tag = 0
+        self.acked_messages = 0    # self.messages when last acknowledged
 
     # --------------------------------------------------------------- events
 
@@ -370,6 +385,7 @@ class _Run:
         if self.src._stop_request is not None and self.past_cutoff():
             return
         self.messages += 1
+        self.last_tag = method.delivery_tag
         try:
             self.on_delivery(self.pack(method.routing_key, body, _properties_dict(properties),
                                        method.exchange, time.time()))
@@ -404,6 +420,15 @@ class _Run:
                 self.last_activity = now
         if self.on_slice is not None:
             self.on_slice()
+        if self.acking:
+            self.ack(self.session)
+
+    def ack(self, session: _Session) -> None:
+        """Acknowledge every hand-over so far (one cumulative ack; after the callback)."""
+        if self.last_tag > self.acked_tag:
+            session.channel.basic_ack(delivery_tag=self.last_tag, multiple=True)
+            self.acked_tag = self.last_tag
+            self.acked_messages = self.messages
 
     def on_cancel(self, session: _Session, frame) -> None:
         session.cancelled = "consumer cancelled by the broker (queue deleted?)"
@@ -425,7 +450,9 @@ class _Run:
                     self.session.close()
                     self.session = None
                     src.queue_name = None
-                    gap = Gap(start=lost.at, end=None, reason=one_line(scrub(lost.reason, src.url)))
+                    unacked = self.messages - self.acked_messages if self.acking else 0
+                    gap = Gap(start=lost.at, end=None, reason=one_line(
+                        scrub(lost.reason, src.url)) + unacked_note(unacked))
                     self.gaps.append(gap)
                     self.est.connection_lost()
                     _LOG.warning("lost connection to %s: %s", src.redacted_url, gap.reason)
@@ -457,6 +484,8 @@ class _Run:
     def connect(self) -> _Session:
         session = self.src._open_session(self.on_message, self.on_cancel)
         self.src.queue_name = session.queue
+        self.last_tag = self.acked_tag = 0   # delivery tags are per channel
+        self.acked_messages = self.messages
         now = time.monotonic()
         self.last_activity = now          # idle timer (re)starts when consuming (re)starts
         self.first_rx_since_poll = None
@@ -550,7 +579,9 @@ class _Run:
         except (pika.exceptions.AMQPError, _cw.AMQPConnectorException, OSError) as exc:
             raise _ConnectionLost(describe(exc)) from None
 
-        if reason != "max-messages":
+        if self.src.shared is not None:
+            self.leave_shared(session, drain=reason != "max-messages")
+        elif reason != "max-messages":
             self.drain(session)
         try:
             self.poll(session, time.monotonic(), final=True)
@@ -558,6 +589,18 @@ class _Run:
             pass
         session.close()
         return reason
+
+    def leave_shared(self, session: _Session, drain: bool) -> None:
+        try:
+            self.src.shared.stop(self, session, drain)
+        except _CallbackFailed as failed:
+            session.close()
+            raise failed.exc from None
+        except (pika.exceptions.AMQPError, _cw.AMQPConnectorException, OSError) as exc:
+            # unacknowledged messages go back to the queue, for the other workers
+            _LOG.info("connection lost while leaving the shared queue: %s",
+                      scrub(describe(exc), self.src.url))
+            self.drain_cut = True
 
     def drain(self, session: _Session) -> None:
         """Unbind the private queue, then hand over everything until the queue is empty
@@ -627,6 +670,8 @@ class _Run:
         self.next_poll = t + period
         if final:
             return
+        if self.src.shared is not None:
+            self.src.shared.keep_bound(session.poll_channel, t)
         newly_saturated = saturated and not self.was_saturated
         if saturated and not self.was_saturated:
             _LOG.warning("private queue reached its bound (%d messages): the broker is "

@@ -21,32 +21,67 @@ def _calls(tree):
             yield node.func.attr, {k.arg: k.value for k in node.keywords}
 
 
+def _sources(*modules):
+    return ast.parse("\n".join((REPO / f"validator/sources/{m}.py").read_text() for m in modules))
+
+
+FORBIDDEN = {"basic_publish", "publish", "exchange_delete", "queue_purge", "exchange_bind",
+             "exchange_unbind", "confirm_delivery", "tx_select", "basic_recover", "basic_reject",
+             "basic_nack"}
+
+
+def _check_common(name, kw):
+    assert name not in FORBIDDEN, name
+    if name == "queue_unbind":        # only its own (or, last worker, the shared) queue
+        assert ast.unparse(kw["queue"]) == "session.queue"
+    if name == "exchange_declare":
+        assert isinstance(kw.get("passive"), ast.Constant) and kw["passive"].value is True
+    if name == "queue_bind":
+        assert isinstance(kw["exchange"], ast.Attribute) and kw["exchange"].attr == "exchange"
+
+
+def _passive(kw) -> bool:
+    passive = kw.get("passive")
+    return isinstance(passive, ast.Constant) and passive.value is True
+
+
 def test_source_code_only_uses_passive_or_private_operations():
     """Static guard: the source never publishes or mutates shared topology."""
-    tree = ast.parse("\n".join((REPO / f"validator/sources/{m}.py").read_text()
-                                for m in ("amqp", "connection", "backlog", "process")))
-    forbidden = {"basic_publish", "publish", "exchange_delete", "queue_delete", "queue_purge",
-                 "exchange_bind", "exchange_unbind", "confirm_delivery",
-                 "tx_select", "basic_recover", "basic_reject", "basic_nack"}
     seen = set()
-    for name, kw in _calls(tree):
+    for name, kw in _calls(_sources("amqp", "connection", "backlog", "process")):
         seen.add(name)
-        assert name not in forbidden, name
-        if name == "queue_unbind":        # only its own queue, when draining
-            assert ast.unparse(kw["queue"]) == "session.queue"
-        if name == "exchange_declare":
-            assert isinstance(kw.get("passive"), ast.Constant) and kw["passive"].value is True
-        if name == "queue_declare":
-            passive = kw.get("passive")
-            if isinstance(passive, ast.Constant) and passive.value is True:
-                continue
+        _check_common(name, kw)
+        assert name != "queue_delete"
+        if name == "queue_declare" and not _passive(kw):
             assert kw["queue"].value == "" and kw["exclusive"].value is True
             assert kw["auto_delete"].value is True and kw["durable"].value is False
             assert isinstance(kw["arguments"], ast.Dict)
             assert [k.value for k in kw["arguments"].keys] == ["x-max-length"]
-        if name == "queue_bind":
-            assert isinstance(kw["exchange"], ast.Attribute) and kw["exchange"].attr == "exchange"
     assert {"exchange_declare", "queue_declare", "queue_bind", "basic_consume"} <= seen
+
+
+def test_shared_queue_mode_touches_only_its_named_queue():
+    """Static guard of shared.py: declares only the named, non-durable queue bounded by
+    x-max-length and expiring when unused, deletes only it and only when unused, binds it
+    to the configured exchange, and acknowledges cumulatively."""
+    seen = set()
+    for name, kw in _calls(_sources("shared")):
+        seen.add(name)
+        _check_common(name, kw)
+        if name in ("queue_declare", "queue_delete", "queue_bind", "basic_consume"):
+            assert ast.unparse(kw["queue"]) == "self.name", name
+        if name == "queue_declare" and not _passive(kw):
+            assert kw["exclusive"].value is False and kw["durable"].value is False
+            assert kw["auto_delete"].value is False
+            assert [k.value for k in kw["arguments"].keys] == ["x-max-length", "x-expires"]
+        if name == "queue_delete":
+            assert kw["if_unused"].value is True
+        if name == "basic_consume":
+            assert kw["auto_ack"].value is False
+    assert {"queue_declare", "queue_delete", "queue_bind", "basic_cancel"} <= seen
+    for name, kw in _calls(_sources("amqp")):
+        if name == "basic_ack":
+            assert kw["multiple"].value is True
 
 
 def test_backlog_estimator_model():
@@ -87,3 +122,12 @@ def test_any_lost_connection_may_have_lost_messages():
     est.sample(0.0, 0, 0, None)
     est.connection_lost()
     assert est.may_have_lost and est.lost_estimate == 0
+
+
+@pytest.mark.parametrize("name, words", [("", "needs a queue name"), ("  ", "needs a queue name"),
+                                         ("amq.mine", "reserved"), ("x" * 256, "255 bytes")])
+def test_an_unusable_shared_queue_name_is_refused_before_connecting(name, words):
+    from validator.sources.amqp import AmqpSource, SourceError
+    with pytest.raises(SourceError, match=words):
+        AmqpSource("amqp://guest:guest@127.0.0.1:1/%2F", shared_queue=name)
+    assert AmqpSource("amqp://guest:guest@127.0.0.1:1/%2F", shared_queue="wbv").shared.name == "wbv"
