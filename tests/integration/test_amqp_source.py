@@ -25,7 +25,7 @@ from urllib.parse import quote
 import pika
 import pytest
 
-from validator.sources import amqp as amqp_mod
+from validator.sources import consume as consume_mod
 from validator.sources.amqp import AmqpSource, Delivery, Gap, SourceError, SourceStats
 from validator.urls import DEFAULT_URL, default_url, redact_url, scrub
 
@@ -708,7 +708,7 @@ def test_scrub_and_default_url(monkeypatch):
 def test_a_drain_cut_short_is_reported(publisher, prefix, source_thread, monkeypatch):
     """A callback too slow to drain within DRAIN_MAX: run() still returns, and the stats
     say messages may have gone unchecked."""
-    monkeypatch.setattr(amqp_mod, "DRAIN_MAX", 0.5)
+    monkeypatch.setattr(consume_mod, "DRAIN_MAX", 0.5)
     src = AmqpSource(BROKER_URL, bindings=[f"{prefix}.#"])
     first = threading.Event()
 

@@ -48,7 +48,8 @@ def _passive(kw) -> bool:
 def test_source_code_only_uses_passive_or_private_operations():
     """Static guard: the source never publishes or mutates shared topology."""
     seen = set()
-    for name, kw in _calls(_sources("amqp", "connection", "backlog", "process")):
+    for name, kw in _calls(_sources("amqp", "consume", "model", "connection", "backlog",
+                                    "process")):
         seen.add(name)
         _check_common(name, kw)
         assert name != "queue_delete"
