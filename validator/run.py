@@ -37,6 +37,9 @@ class Run:
         this run leaves out of its results, beyond the checker's own --ignore (a pytest
         test's marker)."""
         self.check = checker.check
+        # (result, decoded body): the delivery simulation reads the body the checker decoded
+        self.check_parsed = getattr(checker, "check_parsed", None) or (
+            lambda rk, body, props: (checker.check(rk, body, props), None))
         self.summary = summary
         self.sinks = list(sinks)
         self.index = 0  # messages seen by this run, 1-based in `where`
@@ -53,11 +56,11 @@ class Run:
     def message(self, item, where: dict) -> MessageResult:
         """`item` has routing_key, body and properties (a CaptureItem or a Delivery)."""
         try:
-            result = self.check(item.routing_key, item.body, item.properties)
+            result, msg = self.check_parsed(item.routing_key, item.body, item.properties)
         except Exception as exc:  # a checker bug must not lose the message
-            result = crash_result(item.routing_key, exc)
+            result, msg = crash_result(item.routing_key, exc), None
         if self.enrich is not None:
-            result = self.enrich(result, item.body)
+            result = self.enrich(result, item.body, msg=msg)
         if self.ignore and result.findings:
             result = without(result, self.ignore)
         self.summary.add(result, item.body, where=where)

@@ -153,27 +153,33 @@ class Checker:
     # -- checking ------------------------------------------------------------------
     def check(self, routing_key: str | None, body: bytes, properties: dict | None = None
               ) -> MessageResult:
-        if self.fast:
-            try:
-                msg = orjson.loads(body)
-            except orjson.JSONDecodeError:
-                msg = MISSING
-            if type(msg) is dict:
-                name = msg.get("name")
-                if type(name) is str:
-                    plan = self._plans.get(name, MISSING)
-                    if plan is MISSING:
-                        plan = self._plan(name)
-                    if plan is not None and (properties is None or properties.get(
-                            "content_type") == self.content_type):
-                        compiled, route = plan
-                        way = route(msg, routing_key)
-                        if way == ROUTE_OK:
-                            return MessageResult(name, routing_key, OK)
-                        if way == DATA_ONLY:
-                            return self.data_result(compiled, name, routing_key, msg)
-            return self.detailed(routing_key, body, properties, msg)
-        return self.detailed(routing_key, body, properties)
+        return self.check_parsed(routing_key, body, properties)[0]
+
+    def check_parsed(self, routing_key: str | None, body: bytes,
+                     properties: dict | None = None) -> tuple[MessageResult, object]:
+        """(the result, the body as orjson decoded it, or MISSING): the run loop hands the
+        decoded body on (the delivery simulation reads it), so it is parsed once."""
+        if not self.fast:
+            return self.detailed(routing_key, body, properties), MISSING
+        try:
+            msg = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return self.detailed(routing_key, body, properties, MISSING), MISSING
+        if type(msg) is dict:
+            name = msg.get("name")
+            if type(name) is str:
+                plan = self._plans.get(name, MISSING)
+                if plan is MISSING:
+                    plan = self._plan(name)
+                if plan is not None and (properties is None or properties.get(
+                        "content_type") == self.content_type):
+                    compiled, route = plan
+                    way = route(msg, routing_key)
+                    if way == ROUTE_OK:
+                        return MessageResult(name, routing_key, OK), msg
+                    if way == DATA_ONLY:
+                        return self.data_result(compiled, name, routing_key, msg), msg
+        return self.detailed(routing_key, body, properties, msg), msg
 
     def detailed(self, routing_key, body, properties=None, msg=MISSING) -> MessageResult:
         """Every finding of a message, step by step: the transport, the body, the envelope,
