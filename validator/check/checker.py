@@ -17,6 +17,7 @@ import orjson
 from .. import codes as C
 from ..catalogue import Catalogue, EventSpec, parse_version
 from ..findings import OK, Finding, MessageResult, show_value, verdict_of
+from ..jsonvalue import json_type
 from .compile import DATA_ONLY, CompiledEvent, strict
 from .compile import OK as ROUTE_OK
 from .detailed import (
@@ -24,7 +25,6 @@ from .detailed import (
     acl_findings,
     content_type_findings,
     envelope_findings,
-    json_type,
     parse_body,
     routing_key_findings,
 )
@@ -193,7 +193,7 @@ class Checker:
             if msg is MISSING:
                 return self._result(None, routing_key, found.out, None)
         if type(msg) is not dict:
-            add("B102", "$", f"the body is a JSON {json_type(msg)}, not an object")
+            add("B102", "$", f"the body is a JSON {json_type(msg, integer=False)}, not an object")
             return self._result(None, routing_key, found.out, None)
         acl_type_ok = envelope_findings(msg, self.is_uuid, add)
         name = msg.get("name")
