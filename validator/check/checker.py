@@ -30,6 +30,7 @@ from .detailed import (
 )
 from .errata import ErrataMatcher
 from .explain import DataExplainer, undocumented_uuids
+from .shapes import ShapeBuilder
 from .template import MISSING, Template
 
 _NAME_CACHE_LIMIT = 10_000  # a hostile stream of random names must not grow memory
@@ -87,6 +88,7 @@ class Checker:
         self._plans: dict = {}  # name -> (compiled event, its route), or None
 
         self.errata = ErrataMatcher(catalogue, self.lenient_validator)
+        self.shape_builder = ShapeBuilder(self)
 
     # -- compilation helpers -------------------------------------------------------
     def _parse_target(self, text: str) -> tuple[int, int]:
@@ -229,6 +231,19 @@ class Checker:
     def data_result(self, compiled, name, routing_key, msg) -> MessageResult:
         """The result of a message whose findings are all in its data (what detailed()
         would find, without its envelope, routing-key and ACL checks)."""
+        shapes = compiled.shapes
+        if shapes is None:
+            shapes = compiled.shapes = self.shape_builder.shapes(compiled)
+        for shape in shapes:
+            if shape.is_valid(msg):
+                if shape.findings is not None:  # shared: findings are never changed
+                    return MessageResult(name, routing_key, shape.verdict, shape.findings)
+                result = self._data_result(compiled, name, routing_key, msg)
+                shape.findings, shape.verdict = result.findings, result.verdict
+                return result
+        return self._data_result(compiled, name, routing_key, msg)
+
+    def _data_result(self, compiled, name, routing_key, msg) -> MessageResult:
         found = Findings()
         compiled.explain_data(msg["data"], found.add)
         return self._result(name, routing_key, found.out, msg, compiled)
