@@ -7,6 +7,7 @@ from functools import partial
 from typing import Iterable, Protocol
 
 from .capture import CaptureError, CaptureMeta
+from .check.template import MISSING
 from .codes import matches
 from .findings import MessageResult, crash_result, verdict_of
 from .summary import Summary
@@ -39,7 +40,7 @@ class Run:
         self.check = checker.check
         # (result, decoded body): the delivery simulation reads the body the checker decoded
         self.check_parsed = getattr(checker, "check_parsed", None) or (
-            lambda rk, body, props: (checker.check(rk, body, props), None))
+            lambda rk, body, props: (checker.check(rk, body, props), MISSING))
         self.summary = summary
         self.sinks = list(sinks)
         self.index = 0  # messages seen by this run, 1-based in `where`
@@ -58,7 +59,7 @@ class Run:
         try:
             result, msg = self.check_parsed(item.routing_key, item.body, item.properties)
         except Exception as exc:  # a checker bug must not lose the message
-            result, msg = crash_result(item.routing_key, exc), None
+            result, msg = crash_result(item.routing_key, exc), MISSING
         if self.enrich is not None:
             result = self.enrich(result, item.body, msg=msg)
         if self.ignore and result.findings:

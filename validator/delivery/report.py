@@ -7,6 +7,7 @@ import re
 from dataclasses import replace
 
 from .. import codes as C
+from ..check.template import MISSING
 from ..findings import MessageResult
 from .matcher import STRING, dispatch_of
 from .simulate import Simulator
@@ -15,7 +16,6 @@ from .stats import UNKNOWN, DeliveryStats
 CRASH = "X901"
 COUNTED_NAMES = 2000
 SHAPES_KEPT = 8192  # delivery shapes remembered (bounded: cleared when full)
-_NOT_PARSED = object()
 
 
 class DeliveryReport:
@@ -54,9 +54,10 @@ class DeliveryReport:
         concerned = self.sim.concerns.get(name)
         return not paths or paths == {tuple(concerned or ())}
 
-    def enrich(self, result, body: bytes, stats: DeliveryStats, msg=_NOT_PARSED):
+    def enrich(self, result, body: bytes, stats: DeliveryStats, msg=MISSING):
         """Counts the message's delivery in `stats`; returns the result with its
-        consequence added. `msg`: the body as the checker decoded it (a dict), when it did."""
+        consequence added. `msg`: the body as the checker decoded it, when it could (else
+        MISSING: websocketd's json module, which accepts NaN, then reads the body)."""
         if result.findings and result.findings[0].code == CRASH:
             return result  # the checker failed on it: nothing is known of it
         compiled = None
@@ -79,10 +80,10 @@ class DeliveryReport:
                         known.actual.label(known.concerned),
                         known.expected.label(known.concerned) if known.expected else UNKNOWN)
                 return result
-        if type(msg) is dict and self.shapes is not None and compiled is None:
+        if msg is not MISSING and self.shapes is not None and compiled is None:
             delivery, message = self._by_shape(msg, result)
         else:
-            delivery = (self.sim.simulate(msg=msg, result=result) if type(msg) is dict
+            delivery = (self.sim.simulate(msg=msg, result=result) if msg is not MISSING
                         else self.sim.simulate(body, result))
             message = delivery.consequence.message if delivery.consequence else None
         stats.add(delivery)
@@ -102,7 +103,7 @@ class DeliveryReport:
         return MessageResult(result.name, result.routing_key, result.verdict,
                              result.findings + (finding,))
 
-    def _by_shape(self, msg: dict, result):
+    def _by_shape(self, msg, result):
         """(the delivery of a message of this shape, its consequence's words for this
         message): simulated once per shape, the UUIDs renamed."""
         sim = self.sim
