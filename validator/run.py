@@ -3,7 +3,6 @@ summary and handed to the sinks (ndjson, record, progress, ...)."""
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Iterable, Protocol
 
 from .capture import CaptureError, CaptureMeta
@@ -52,7 +51,8 @@ class Run:
             if summary.delivery is None:
                 summary.delivery = DeliveryStats()
             report = delivery if isinstance(delivery, DeliveryReport) else DeliveryReport(checker)
-            self.enrich = partial(report.enrich, stats=summary.delivery)
+            self.enrich = report.enrich
+            self.delivery_stats = summary.delivery
 
     def message(self, item, where: dict) -> MessageResult:
         """`item` has routing_key, body and properties (a CaptureItem or a Delivery)."""
@@ -61,7 +61,7 @@ class Run:
         except Exception as exc:  # a checker bug must not lose the message
             result, msg = crash_result(item.routing_key, exc), MISSING
         if self.enrich is not None:
-            result = self.enrich(result, item.body, msg=msg)
+            result = self.enrich(result, item.body, self.delivery_stats, msg)
         if self.ignore and result.findings:
             result = without(result, self.ignore)
         self.summary.add(result, item.body, where=where)

@@ -120,22 +120,27 @@ _WORK: dict = {}  # what forked workers inherit: the compiled checker and the se
 def _check_range(task) -> dict:
     start, end, first_line = task
     part = common.build_summary(_WORK["args"], _WORK["checker"], "part")
-    Run(_WORK["checker"], part).replay(
+    # One delivery report per worker (forked warm): its shapes serve every range it checks.
+    Run(_WORK["checker"], part, delivery=_WORK["delivery"]).replay(
         read_range(_WORK["capture"], start, end, first_line), _WORK["file_index"],
         _WORK["capture"])
     return part.as_dict()
 
 
 def _ignore_signals() -> None:
-    # The parent decides on Ctrl-C and SIGTERM; workers are terminated by it.
+    # The parent decides on Ctrl-C (sent to the whole process group). SIGTERM keeps its
+    # default: it is how the pool ends its workers on an interrupt; a worker ignoring it
+    # would hang the parent's terminate() for ever.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _parallel(args, checker, capture: str, jobs: int, file_index) -> Summary:
     """The capture split into line-aligned ranges, checked by forked workers, merged in order."""
     ranges = split_lines(capture, jobs * 4)
-    _WORK.update(args=args, checker=checker, capture=capture, file_index=file_index)
+    from ..delivery.report import DeliveryReport
+    _WORK.update(args=args, checker=checker, capture=capture, file_index=file_index,
+                 delivery=DeliveryReport(checker))
     names = checker.catalogue.all_names()
     merged = None
     ctx = multiprocessing.get_context("fork")
@@ -143,4 +148,6 @@ def _parallel(args, checker, capture: str, jobs: int, file_index) -> Summary:
         for d in pool.imap(_check_range, ranges):
             part = Summary.from_dict(d, names)
             merged = part if merged is None else merged.merge(part)
+        pool.close()  # done: the workers take their end-of-work marker and exit
+        pool.join()
     return merged
