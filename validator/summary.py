@@ -150,14 +150,18 @@ class Summary:
         if not result.findings:
             return
         sample = None
+        codes, severities, samples = self.codes, self.severities, self.samples
         for f in result.findings:
-            self.codes[f.code] += 1
-            self.severities[f.severity] += 1
-            stats.codes[f.code] += 1
+            code = f.code
+            codes[code] += 1
+            severities[f.severity] += 1
+            stats.codes[code] += 1
             if f.erratum:
                 self.known_deviations[f.erratum] += 1
-                self.code_deviations[f.code] += 1
-            bucket = self.samples.setdefault((name, f.code), [])
+                self.code_deviations[code] += 1
+            bucket = samples.get((name, code))
+            if bucket is None:
+                bucket = samples[(name, code)] = []
             if len(bucket) < SAMPLES_PER_KEY:
                 sample = sample or self._sample(result, body, where)
                 bucket.append(sample)
