@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import glob
 import io
 import multiprocessing
@@ -144,10 +145,14 @@ def _parallel(args, checker, capture: str, jobs: int, file_index) -> Summary:
     names = checker.catalogue.all_names()
     merged = None
     ctx = multiprocessing.get_context("fork")
+    # What the workers inherit is never collected: frozen, the collector does not walk it
+    # (and so does not copy its pages in each worker).
+    gc.freeze()
     with ctx.Pool(jobs, initializer=_ignore_signals) as pool:
         for d in pool.imap(_check_range, ranges):
             part = Summary.from_dict(d, names)
             merged = part if merged is None else merged.merge(part)
         pool.close()  # done: the workers take their end-of-work marker and exit
         pool.join()
+    gc.unfreeze()
     return merged
