@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 
+import orjson
 import pytest
 
 from messages import CATALOGUE, CT, DETAILED, valid_message
 from validator.bench import generate
-from validator.check import Checker
+from validator.check import MISSING, Checker
 
 
 def _as_dicts(result):
@@ -64,3 +65,15 @@ def test_a_deviation_whose_words_quote_its_value_is_no_shape():
         assert _as_dicts(result) == _as_dicts(DETAILED.check(rk, body, CT))
         words.append(" ".join(f.message for f in result.findings))
     assert '"abc"' in words[0] and '"xyz"' in words[1]
+
+
+@pytest.mark.parametrize("mix", ["17.08", "failing"])
+def test_check_and_check_parsed_agree(mix):
+    # The run loop calls check_parsed (it hands the decoded body on), the API check: the
+    # same steps written twice, held equal here.
+    a, b = Checker(CATALOGUE), Checker(CATALOGUE)
+    for rk, body, props in generate(a, 1500, mix, seed=7).items:
+        result, msg = b.check_parsed(rk, body, props)
+        assert _as_dicts(a.check(rk, body, props)) == _as_dicts(result)
+        if msg is not MISSING:
+            assert msg == orjson.loads(body)
