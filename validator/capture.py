@@ -61,15 +61,38 @@ BODY_KEYS = ("body", "body_base64", "payload")
 
 
 def parse_line(line_no: int, raw: bytes) -> CaptureItem | CaptureMeta | CaptureError | None:
-    raw = raw.strip()
-    if not raw:
-        return None
     try:
-        obj = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        return CaptureError(line_no, f"not a JSON object: {exc}")
-    if not isinstance(obj, dict):
+        obj = orjson.loads(raw)  # orjson skips the surrounding whitespace itself
+    except orjson.JSONDecodeError:
+        raw = raw.strip()
+        if not raw:
+            return None
+        try:  # again without the whitespace, so that the error's position counts from it
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            return CaptureError(line_no, f"not a JSON object: {exc}")
+    if type(obj) is not dict:
         return CaptureError(line_no, "not a JSON object")
+    # The commonest line, a text body (what listen --record writes), read in one go; any
+    # other line takes the general path below, which says what is wrong with it.
+    body = obj.get("body")
+    if type(body) is str and "body_base64" not in obj and "payload" not in obj:
+        routing_key = obj.get("routing_key")
+        properties = obj.get("properties")
+        if ((routing_key is None or type(routing_key) is str)
+                and (properties is None or type(properties) is dict)):
+            received_at = obj.get("received_at")
+            if received_at is not None and not isinstance(received_at, (int, float)):
+                received_at = None
+            exchange = obj.get("exchange")
+            # surrogatepass keeps a lone surrogate as the invalid UTF-8 it stood for.
+            return CaptureItem(line_no, routing_key, body.encode("utf-8", "surrogatepass"),
+                               properties, exchange if type(exchange) is str else None,
+                               received_at)
+    return _parse_object(line_no, obj)
+
+
+def _parse_object(line_no: int, obj: dict) -> CaptureItem | CaptureMeta | CaptureError:
     if "meta" in obj and not any(k in obj for k in BODY_KEYS):
         if not isinstance(obj["meta"], dict):
             return CaptureError(line_no, "meta must be an object")

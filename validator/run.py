@@ -3,10 +3,10 @@ summary and handed to the sinks (ndjson, record, progress, ...)."""
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Iterable, Protocol
 
 from .capture import CaptureError, CaptureMeta
+from .check.template import MISSING
 from .codes import matches
 from .findings import MessageResult, crash_result, verdict_of
 from .summary import Summary
@@ -38,6 +38,9 @@ class Run:
         this run leaves out of its results, beyond the checker's own --ignore (a pytest
         test's marker)."""
         self.check = checker.check
+        # (result, decoded body): the delivery simulation reads the body the checker decoded
+        self.check_parsed = getattr(checker, "check_parsed", None) or (
+            lambda rk, body, props: (checker.check(rk, body, props), MISSING))
         self.summary = summary
         self.sinks = list(sinks)
         self.index = 0  # messages seen by this run, 1-based in `where`
@@ -49,16 +52,17 @@ class Run:
             if summary.delivery is None:
                 summary.delivery = DeliveryStats()
             report = delivery if isinstance(delivery, DeliveryReport) else DeliveryReport(checker)
-            self.enrich = partial(report.enrich, stats=summary.delivery)
+            self.enrich = report.enrich
+            self.delivery_stats = summary.delivery
 
     def message(self, item, where: dict) -> MessageResult:
         """`item` has routing_key, body and properties (a CaptureItem or a Delivery)."""
         try:
-            result = self.check(item.routing_key, item.body, item.properties)
+            result, msg = self.check_parsed(item.routing_key, item.body, item.properties)
         except Exception as exc:  # a checker bug must not lose the message
-            result = crash_result(item.routing_key, exc)
+            result, msg = crash_result(item.routing_key, exc), MISSING
         if self.enrich is not None:
-            result = self.enrich(result, item.body)
+            result = self.enrich(result, item.body, self.delivery_stats, msg)
         if self.ignore and result.findings:
             result = without(result, self.ignore)
         self.summary.add(result, item.body, where=where)

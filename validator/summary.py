@@ -118,9 +118,18 @@ class Summary:
     # -- accumulation --------------------------------------------------------------
     def add(self, result: MessageResult, body: bytes, *, where: dict | None = None) -> None:
         self.messages += 1
-        self.verdicts[result.verdict] += 1
+        verdict = result.verdict
+        self.verdicts[verdict] += 1
         if self.timeline is not None and where is not None:
-            self.timeline.add(where.get("received_at"), where.get("line"), result.verdict == FAIL)
+            self.timeline.add(where.get("received_at"), where.get("line"), verdict == FAIL)
+        if not result.findings:
+            # The commonest message: no finding, of a name seen before (what the general
+            # path below does for it, in two increments).
+            stats = self.events.get(result.name)
+            if stats is not None:
+                stats.count += 1
+                stats.verdicts[verdict] += 1
+                return
         name = result.name if result.name is not None else "(no name)"
         if name not in self.documented_set and result.findings and any(
                 f.code == "N300" for f in result.findings):
@@ -141,14 +150,18 @@ class Summary:
         if not result.findings:
             return
         sample = None
+        codes, severities, samples = self.codes, self.severities, self.samples
         for f in result.findings:
-            self.codes[f.code] += 1
-            self.severities[f.severity] += 1
-            stats.codes[f.code] += 1
+            code = f.code
+            codes[code] += 1
+            severities[f.severity] += 1
+            stats.codes[code] += 1
             if f.erratum:
                 self.known_deviations[f.erratum] += 1
-                self.code_deviations[f.code] += 1
-            bucket = self.samples.setdefault((name, f.code), [])
+                self.code_deviations[code] += 1
+            bucket = samples.get((name, code))
+            if bucket is None:
+                bucket = samples[(name, code)] = []
             if len(bucket) < SAMPLES_PER_KEY:
                 sample = sample or self._sample(result, body, where)
                 bucket.append(sample)

@@ -25,19 +25,26 @@ FIRST_WIDTH = {TIME: 0.125, LINE: 1.0}
 class _Series:
     """Counts per bucket of one axis: {bucket index: [messages, failing]}."""
 
-    __slots__ = ("buckets", "count", "width")
+    __slots__ = ("buckets", "count", "first", "last", "width")
 
     def __init__(self, width: float):
         self.width = width
         self.buckets: dict[int, list[int]] = {}
         self.count = 0
+        self.first = self.last = None  # the lowest and highest bucket index, kept as added
 
     def add(self, key: float, failed: bool) -> None:
         index = math.floor(key / self.width)
         cell = self.buckets.get(index)
         if cell is None:
             cell = self.buckets[index] = [0, 0]
-            if len(self.buckets) > 1 and not self._fits():
+            if self.first is None:
+                self.first = self.last = index
+            elif index < self.first:
+                self.first = index
+            elif index > self.last:
+                self.last = index
+            if self.last - self.first >= MAX_BUCKETS:
                 self._fold_until_fits()
                 cell = self.buckets[math.floor(key / self.width)]
         cell[0] += 1
@@ -46,7 +53,7 @@ class _Series:
         self.count += 1
 
     def _fits(self) -> bool:
-        return not self.buckets or max(self.buckets) - min(self.buckets) < MAX_BUCKETS
+        return not self.buckets or self.last - self.first < MAX_BUCKETS
 
     def _fold_once(self) -> None:
         folded: dict[int, list[int]] = {}
@@ -56,6 +63,11 @@ class _Series:
             cell[1] += failing
         self.buckets = folded
         self.width *= 2
+        self._bounds()
+
+    def _bounds(self) -> None:
+        self.first = min(self.buckets) if self.buckets else None
+        self.last = max(self.buckets) if self.buckets else None
 
     def _fold_until_fits(self) -> None:
         while not self._fits():
@@ -72,6 +84,7 @@ class _Series:
             cell[0] += messages
             cell[1] += failing
         a.count += b.count
+        a._bounds()
         a._fold_until_fits()
         return a
 
@@ -79,6 +92,7 @@ class _Series:
         out = _Series(self.width)
         out.buckets = {i: list(c) for i, c in self.buckets.items()}
         out.count = self.count
+        out.first, out.last = self.first, self.last
         return out
 
     def as_dict(self, by: str) -> dict:
@@ -104,6 +118,7 @@ class _Series:
                 if messages or failing:
                     out.buckets[first + offset] = [int(messages), int(failing)]
         out.count = int(d.get("messages", sum(c[0] for c in out.buckets.values())))
+        out._bounds()
         return out
 
     def __eq__(self, other) -> bool:

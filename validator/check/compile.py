@@ -24,6 +24,7 @@ class CompiledEvent:
         self.name = name
         self.name_values = name_values
         self.not_yet = spec.introduced_after(version)
+        self.shapes = None  # its erratum shapes (shapes.py), built when first needed
         open_patterns = {k: p.pattern for k, p in spec.name_placeholders.items() if p.values is None}
         name_vars = tuple(spec.name_placeholders)
         self.rk = Template(view["routing_key"], view["bindings"], name_values, name_vars)

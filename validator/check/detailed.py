@@ -7,6 +7,7 @@ import orjson
 
 from ..catalogue import ENVELOPE_KEYS, REQUIRED_ENVELOPE_KEYS
 from ..findings import Finding, json_path, show_value
+from ..jsonvalue import json_type
 from .template import MISSING, get_path, render
 
 
@@ -23,21 +24,6 @@ class Findings:
         if severity is not None:
             finding.severity = severity
         self.out.append((finding, value))
-
-
-def json_type(value) -> str:
-    """The JSON type a message names ("number" for any JSON number)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 def content_type_findings(properties, expected: str, add) -> None:
@@ -76,14 +62,14 @@ def envelope_findings(msg: dict, is_uuid, add) -> bool:
             add("E200", f"$.{key}", f"the envelope has no {show_value(key)}")
     name = msg.get("name", MISSING)
     if name is not MISSING and type(name) is not str:
-        add("E201", "$.name", f"name is a {json_type(name)}, not a string")
+        add("E201", "$.name", f"name is a {json_type(name, integer=False)}, not a string")
     origin = msg.get("origin_uuid", MISSING)
     if origin is not MISSING and not is_uuid(origin):
         add("D605", "$.origin_uuid", f"origin_uuid {show_value(origin)} is not a UUID", origin)
     acl = msg.get("required_acl", MISSING)
     acl_type_ok = acl is MISSING or acl is None or type(acl) is str
     if not acl_type_ok:
-        add("E201", "$.required_acl", f"required_acl is a {json_type(acl)}, not a string or null")
+        add("E201", "$.required_acl", f"required_acl is a {json_type(acl, integer=False)}, not a string or null")
     for key in msg:
         if key not in ENVELOPE_KEYS:
             add("E202", json_path([key]), f"the envelope key {show_value(key)} is not documented")

@@ -13,14 +13,18 @@ from . import common
 
 ORDER = 90
 
-TARGETS = {  # what the README promises, measured by the ratios below
-    "checker_vs_floor": 0.2,
+TARGETS = {  # what the README promises, measured by the ratios below (issue 11)
+    "checker_vs_floor": 0.4,
     "checker_vs_naive": 20.0,
     "process_check_vs_floor": 0.2,
-    "startup_seconds": 1.0,
+    "startup_seconds": 0.3,
     "rss_growth_mb": 20.0,
-    "live_listen_vs_bare": 0.9,
+    "live_listen_cpu_beyond_parse_only_us": 3.0,
+    "live_listen_vs_parse_only": 0.95,
 }
+# Traffic in which every message breaks something is held to half the speed goals.
+HALVED_FOR = ("failing",)
+LOWER_IS_BETTER = ("startup_seconds", "rss_growth_mb", "live_listen_cpu_beyond_parse_only_us")
 
 
 def register(subparsers) -> None:
@@ -194,22 +198,24 @@ def _rounded(value):
 
 
 def _targets(out: dict) -> dict:
+    live = out.get("live") or {}
     got = {
         "checker_vs_floor": out["ratios"].get("checker_vs_floor"),
         "checker_vs_naive": out["ratios"].get("checker_vs_naive"),
         "process_check_vs_floor": (out.get("process") or {}).get("vs_floor"),
         "startup_seconds": (out["startup"] or {}).get("total"),
         "rss_growth_mb": (out["rss_growth"] or {}).get("growth_mb"),
-        "live_listen_vs_bare": None,
+        "live_listen_cpu_beyond_parse_only_us": live.get("cpu_us_beyond_parse_only"),
+        "live_listen_vs_parse_only": (live.get("ratios") or {}).get("listen_vs_pika_parse_only"),
     }
-    live = out.get("live") or {}
-    ratios = live.get("ratios") or {}
-    got["live_listen_vs_bare"] = ratios.get("listen_vs_pika_bare")
+    halved = out["capture"]["mix"] in HALVED_FOR
     res = {}
     for key, target in TARGETS.items():
+        if halved and key in ("checker_vs_floor", "process_check_vs_floor"):
+            target = target / 2
         value = got[key]
-        lower_is_better = key in ("startup_seconds", "rss_growth_mb")
-        met = None if value is None else (value < target if lower_is_better else value >= target)
+        met = None if value is None else (
+            value < target if key in LOWER_IS_BETTER else value >= target)
         res[key] = {"target": target, "value": value, "met": met}
     return res
 
@@ -263,7 +269,8 @@ def render_table(out: dict) -> str:
         met = t[key]["met"]
         return "n/a" if met is None else ("met" if met else "MISSED")
     lines.append(f"ratios (medians of per-repeat ratios): c/a = "
-                 f"{out['ratios']['checker_vs_floor']:.3f} (target >= 0.2, "
+                 f"{out['ratios']['checker_vs_floor']:.3f} (target >= "
+                 f"{t['checker_vs_floor']['target']}, "
                  f"{verdict('checker_vs_floor')}), "
                  f"c/b = {out['ratios']['checker_vs_naive']:.1f} (target >= 20, "
                  f"{verdict('checker_vs_naive')})")
@@ -274,14 +281,15 @@ def render_table(out: dict) -> str:
         lines.append(f"whole process, `{pr['command']}` on {pr['messages']:,} messages "
                      f"({pr['capture_bytes'] / 2**20:.1f} MB), median of {pr['runs']}: "
                      f"{_k(pr['rate'])} msg/s against a parse floor of {_k(pr['floor_rate'])} "
-                     f"msg/s on the same bodies = {pr['vs_floor']:.3f} (target >= 0.2, "
+                     f"msg/s on the same bodies = {pr['vs_floor']:.3f} (target >= "
+                     f"{t['process_check_vs_floor']['target']}, "
                      f"{verdict('process_check_vs_floor')}); in-process checker c/a = "
                      f"{out['ratios']['checker_vs_floor']:.3f}")
     s = out.get("startup")
     if s:
         lines.append(f"start-up, fresh interpreter, median of {s['runs']}: imports "
                      f"{s['imports']:.3f} s + catalogue load {s['load']:.3f} s + compile "
-                     f"{s['compile']:.3f} s = {s['total']:.3f} s (target < 1 s, "
+                     f"{s['compile']:.3f} s = {s['total']:.3f} s (target < 0.3 s, "
                      f"{verdict('startup_seconds')}); whole process {s['process_wall']:.3f} s; "
                      f"its peak RSS {s['peak_rss_mb']:.0f} MB")
     r = out.get("rss_growth")
@@ -302,9 +310,9 @@ def render_table(out: dict) -> str:
         labels = {
             "pika_bare": "pika BlockingConnection, auto_ack, counts only",
             "pika_parse_only": "the same + orjson.loads only (any validator's least)",
-            "pika_validating": "the same + Checker.check + Summary.add",
+            "pika_validating": "the same + the run loop (check, delivery, summary)",
             "source_bare": "AmqpSource (listen's consumer) in one process, counts only",
-            "listen": "listen: AmqpSource + Checker.check + Summary.add",
+            "listen": "listen: AmqpSource + the run loop",
             "listen_consumer_process": "listen --consumer-process (CPU: checking process only)",
         }
         for key, label in labels.items():
@@ -315,11 +323,17 @@ def render_table(out: dict) -> str:
 
         def ratio(key):
             return "-" if lr.get(key) is None else f"{lr[key]:.3f}"
-        lines.append(f"ratios (medians of per-round ratios): validating/bare, same pika loop = "
-                     f"{ratio('pika_validating_vs_pika_bare')}; parse only/bare = "
+        lines.append(f"listen's CPU per message beyond the parse-only consumer's, median of "
+                     f"per-round differences: {live['cpu_us_beyond_parse_only']:+.1f} us (target "
+                     f"<= 3 us, {verdict('live_listen_cpu_beyond_parse_only_us')})"
+                     if live.get("cpu_us_beyond_parse_only") is not None else
+                     "listen not measured (--no-source)")
+        lines.append(f"ratios (medians of per-round ratios): listen/parse only = "
+                     f"{ratio('listen_vs_pika_parse_only')} (target >= 0.95, "
+                     f"{verdict('live_listen_vs_parse_only')}); validating/bare, same pika loop "
+                     f"= {ratio('pika_validating_vs_pika_bare')}; parse only/bare = "
                      f"{ratio('pika_parse_only_vs_pika_bare')}; listen/pika bare = "
-                     f"{ratio('listen_vs_pika_bare')} (target >= 0.9, "
-                     f"{verdict('live_listen_vs_bare')}); listen/AmqpSource bare = "
+                     f"{ratio('listen_vs_pika_bare')}; listen/AmqpSource bare = "
                      f"{ratio('listen_vs_source_bare')}; listen --consumer-process/pika bare = "
                      f"{ratio('listen_consumer_process_vs_pika_bare')}; "
                      "AmqpSource bare/pika bare = "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import glob
 import io
 import multiprocessing
@@ -120,7 +121,8 @@ _WORK: dict = {}  # what forked workers inherit: the compiled checker and the se
 def _check_range(task) -> dict:
     start, end, first_line = task
     part = common.build_summary(_WORK["args"], _WORK["checker"], "part")
-    Run(_WORK["checker"], part).replay(
+    # One delivery report per worker (forked warm): its shapes serve every range it checks.
+    Run(_WORK["checker"], part, delivery=_WORK["delivery"]).replay(
         read_range(_WORK["capture"], start, end, first_line), _WORK["file_index"],
         _WORK["capture"])
     return part.as_dict()
@@ -137,19 +139,25 @@ def _worker_signals() -> None:
 def _parallel(args, checker, capture: str, jobs: int, file_index) -> Summary:
     """The capture split into line-aligned ranges, checked by forked workers, merged in order."""
     ranges = split_lines(capture, jobs * 4)
-    _WORK.update(args=args, checker=checker, capture=capture, file_index=file_index)
+    from ..delivery.report import DeliveryReport
+    _WORK.update(args=args, checker=checker, capture=capture, file_index=file_index,
+                 delivery=DeliveryReport(checker))
     names = checker.catalogue.all_names()
     merged = None
     ctx = multiprocessing.get_context("fork")
+    # What the workers inherit is never collected: frozen, the collector does not walk it
+    # (and so does not copy its pages in each worker).
+    gc.freeze()
     pool = ctx.Pool(jobs, initializer=_worker_signals)
     try:
         for d in pool.imap(_check_range, ranges):
             part = Summary.from_dict(d, names)
             merged = part if merged is None else merged.merge(part)
-        pool.close()
+        pool.close()  # done: the workers take their end-of-work marker and exit
     except BaseException:
         pool.terminate()
         raise
     finally:
         pool.join()
+        gc.unfreeze()
     return merged

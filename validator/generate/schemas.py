@@ -9,6 +9,7 @@ import jsonschema
 import jsonschema_rs
 
 from ..check import get_path
+from ..jsonvalue import json_type
 
 
 class GenerationError(Exception):
@@ -36,22 +37,6 @@ def parse_json_path(path: str) -> tuple:
             out.append(re.sub(r"\\(.)", r"\1", m.group(3)))
         pos = m.end()
     return tuple(out)
-
-
-def json_type(value) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 JSON_TYPES = ("integer", "string", "boolean", "array", "object", "null", "number")

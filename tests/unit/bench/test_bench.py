@@ -236,8 +236,9 @@ def test_bench_command_prints_a_table_and_a_json_line():
     assert {"imports", "load", "compile", "total", "process_wall"} <= set(data["startup"])
     assert data["live"] is None
     assert set(data["targets"]) == {"checker_vs_floor", "checker_vs_naive", "startup_seconds",
-                                    "rss_growth_mb", "live_listen_vs_bare",
-                                    "process_check_vs_floor"}
+                                    "rss_growth_mb", "live_listen_cpu_beyond_parse_only_us",
+                                    "live_listen_vs_parse_only", "process_check_vs_floor"}
+    assert data["targets"]["checker_vs_floor"]["target"] == 0.4
     assert "(a) parse floor" in out.stdout and "c/a =" in out.stdout
 
 

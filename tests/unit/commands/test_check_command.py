@@ -213,6 +213,7 @@ def test_a_checker_crash_is_a_finding_not_a_lost_message(tmp_path, monkeypatch):
     def boom(self, *a, **k):
         raise RuntimeError("simulated bug")
     monkeypatch.setattr(Checker, "check", boom)
+    monkeypatch.setattr(Checker, "check_parsed", boom)  # what the run loop calls
     out = tmp_path / "r.json"
     assert main(["check", "--format", "json", "--output", str(out), "--quiet"]) == 1
     data = json.loads(out.read_text())
