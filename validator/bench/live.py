@@ -165,12 +165,12 @@ def _validating_run(checker: Checker):
 
 
 def _pika_validating(checker: Checker):
-    from ..sources.amqp import Delivery, _properties_dict
+    from ..sources.model import Delivery, properties_dict
     summary, the_run = _validating_run(checker)
     deliver, now = the_run.delivery, time.time
 
     def handler(method, properties, body):
-        deliver(Delivery(method.routing_key, body, _properties_dict(properties),
+        deliver(Delivery(method.routing_key, body, properties_dict(properties),
                          method.exchange, now()))
     return summary, handler
 

@@ -15,7 +15,7 @@ from validator.urls import scrub
 from .backlog import BacklogEstimator
 from .connection import SourceError, describe, one_line
 from .model import Delivery, Gap, SourceStats, _CallbackFailed, _ConnectionLost, _fields, \
-    _properties_dict, _Session
+    properties_dict, _Session
 from .shared import unacked_note
 
 _LOG = logging.getLogger("validator.sources.amqp")
@@ -88,7 +88,7 @@ class _Run:
         self.messages += 1
         self.last_tag = method.delivery_tag
         try:
-            self.on_delivery(self.pack(method.routing_key, body, _properties_dict(properties),
+            self.on_delivery(self.pack(method.routing_key, body, properties_dict(properties),
                                        method.exchange, time.time()))
         except Exception as exc:
             raise _CallbackFailed(exc) from exc

@@ -95,7 +95,7 @@ def _fields(*fields) -> tuple:
     return fields
 
 
-def _properties_dict(props: pika.spec.BasicProperties | None) -> dict:
+def properties_dict(props: pika.spec.BasicProperties | None) -> dict:
     """The properties that are set, JSON-able (on every message: kept cheap)."""
     if props is None:
         return {}
