@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from ..asyncapi import build_document, format_for, render
-from ..contract import ContractError
-from ..generate import GenerationError
 from . import common
 
 ORDER = 75
@@ -27,6 +24,9 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from ..asyncapi import build_document, format_for, render
+    from ..contract import ContractError
+    from ..generate import GenerationError
     catalogue = common.load(args)
     try:
         document = build_document(catalogue, args.wazo_version)

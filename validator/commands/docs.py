@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from ..docs import render_events
-from ..generate import GenerationError, Generator
 from . import common
 
 ORDER = 70
@@ -23,6 +21,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from ..docs import render_events
+    from ..generate import GenerationError, Generator
     catalogue = common.load(args)
     try:
         text = render_events(catalogue, Generator(catalogue))

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 
-from ..capture import capture_record
+from .. import generate
 from ..check import VersionError
-from ..docs import event_title, examples_rst
-from ..generate import (MODES, REALISTIC, Example, GenerationError, Generator, RandomSource,
-                        Target)
+from ..generate.modes import MODES, REALISTIC
 from . import common
 
 ORDER = 60
@@ -42,21 +40,22 @@ def register(subparsers) -> None:
     p.set_defaults(run=run)
 
 
-def build_generator(args) -> Generator:
+def build_generator(args) -> generate.Generator:
     catalogue = common.load(args)
     try:
-        return Generator(catalogue, args.wazo_version, getattr(args, "values", REALISTIC))
+        return generate.Generator(catalogue, args.wazo_version,
+                                  getattr(args, "values", REALISTIC))
     except VersionError as exc:
         raise common.UsageError(str(exc)) from None
-    except GenerationError as exc:
+    except generate.GenerationError as exc:
         raise common.UsageError(f"cannot generate: {exc}") from None
 
 
-def select_targets(gen: Generator, names: list[str]) -> list[Target]:
+def select_targets(gen, names: list[str]) -> list:
     """Targets for the names given (every target of the version for none), in order."""
     if not names:
         return list(gen.targets)
-    out: list[Target] = []
+    out: list = []
     for name in names:
         family = [t for t in gen.all_targets if t.name is not None
                   and name in (t.spec.name_template, t.spec.title)]
@@ -79,17 +78,18 @@ def select_targets(gen: Generator, names: list[str]) -> list[Target]:
     return out
 
 
-def generate(gen: Generator, targets: list[Target], count: int, seed: int
-             ) -> list[tuple[Target, list[Example]]]:
+def make_examples(gen, targets: list, count: int, seed: int) -> list[tuple]:
     out = []
     for target in targets:
         # One stream per event: an event's examples do not depend on the others chosen.
-        src = RandomSource(f"wazo-bus-validator examples:{seed}:{target.label}")
+        src = generate.RandomSource(f"wazo-bus-validator examples:{seed}:{target.label}")
         out.append((target, [gen.valid(src, target, i) for i in range(count)]))
     return out
 
 
-def render(gen: Generator, batches, fmt: str) -> bytes:
+def render(gen, batches, fmt: str) -> bytes:
+    from ..capture import capture_record
+    from ..docs import event_title, examples_rst
     if fmt == "json":
         items = [{"event": ex.name, "routing_key": ex.routing_key, "properties": ex.properties,
                   "payload": ex.msg} for _, examples in batches for ex in examples]
@@ -109,8 +109,8 @@ def run(args) -> int:
     gen = build_generator(args)
     targets = select_targets(gen, args.events)
     try:
-        batches = generate(gen, targets, args.count, args.seed)
-    except GenerationError as exc:
+        batches = make_examples(gen, targets, args.count, args.seed)
+    except generate.GenerationError as exc:
         raise common.UsageError(f"cannot generate: {exc}") from None
     common.write_document(args.output, render(gen, batches, args.format))
     return 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import jsonschema
+import jsonschema_rs
 import yaml
 
 from ..catalogue import Catalogue, split_path
@@ -73,6 +73,9 @@ def _read(path: Path, schema_path: Path, what: str) -> dict:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ProfileError(f"{path}: {where}{problem}") from None
     schema = yaml.load(schema_path.read_text(encoding="utf-8"), Loader=_LOADER)
+    if jsonschema_rs.validator_for(schema).is_valid(raw):
+        return raw
+    import jsonschema  # its best_match explains a broken file best; a valid one never needs it
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(raw))
     if error is not None:
         where = ".".join(str(p) for p in error.absolute_path) or "(top level)"

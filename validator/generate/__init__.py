@@ -10,17 +10,25 @@ value data (specs/generation.yaml): examples, docs, publish, bench and the prope
 - traffic.py: bench traffic from a mix of specs/generation.yaml.
 """
 
-from .faults import FAULTS, MUTATIONS, Fault
-from .messages import Generator
-from .model import Example, Mutant, Target
-from .regex import regex_string
-from .schemas import GenerationError, Schemas, parse_json_path
-from .sources import HypothesisSource, RandomSource
-from .values import GenerationDataError, generation_data
-from .walker import EDGE, MODES, REALISTIC
+import importlib
 
-__all__ = [
-    "EDGE", "Example", "FAULTS", "Fault", "GenerationDataError", "GenerationError",
-    "Generator", "HypothesisSource", "MODES", "MUTATIONS", "Mutant", "REALISTIC",
-    "RandomSource", "Schemas", "Target", "generation_data", "parse_json_path", "regex_string",
-]
+# Loaded on first use, so that a command that only names GenerationError (or check, which
+# generates nothing) does not pay for the generator's imports at start-up.
+_WHERE = {
+    "FAULTS": "faults", "MUTATIONS": "faults", "Fault": "faults", "Generator": "messages",
+    "Example": "model", "Mutant": "model", "Target": "model", "regex_string": "regex",
+    "GenerationError": "schemas", "Schemas": "schemas", "parse_json_path": "schemas",
+    "HypothesisSource": "sources", "RandomSource": "sources",
+    "GenerationDataError": "values", "generation_data": "values",
+    "EDGE": "modes", "MODES": "modes", "REALISTIC": "modes",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

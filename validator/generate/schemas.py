@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 
-import jsonschema
 import jsonschema_rs
 
 from ..check import get_path
@@ -139,6 +138,7 @@ class Schemas:
             try:
                 v = jsonschema_rs.Draft202012Validator(full)
             except (ValueError, jsonschema_rs.ValidationError):
+                import jsonschema  # only for what jsonschema-rs cannot compile
                 v = jsonschema.Draft202012Validator(full)
             self._validators[key] = v
         if len(self._by_id) < 10_000:

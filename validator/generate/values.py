@@ -13,7 +13,7 @@ import uuid as _uuid
 from functools import lru_cache
 from pathlib import Path
 
-import jsonschema
+import jsonschema_rs
 import yaml
 
 from .schemas import GenerationError
@@ -148,9 +148,9 @@ class GenerationData:
 
 
 @lru_cache(maxsize=1)
-def _meta_validator():
+def _meta_schema():
     with open(META_SCHEMA, encoding="utf-8") as f:
-        return jsonschema.Draft202012Validator(yaml.load(f, Loader=_LOADER))
+        return yaml.load(f, Loader=_LOADER)
 
 
 @lru_cache(maxsize=8)
@@ -160,7 +160,11 @@ def load_generation_data(path: str) -> GenerationData:
             raw = yaml.load(f, Loader=_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise GenerationDataError(f"{path}: {' '.join(str(exc).split())}") from None
-    errors = sorted(_meta_validator().iter_errors(raw), key=lambda e: list(e.path))
+    if jsonschema_rs.validator_for(_meta_schema()).is_valid(raw):
+        return GenerationData(raw, path)
+    import jsonschema  # it explains a broken file best; a valid one never needs it
+    errors = sorted(jsonschema.Draft202012Validator(_meta_schema()).iter_errors(raw),
+                    key=lambda e: list(e.path))
     if errors:
         where = "/".join(map(str, errors[0].path)) or "(top)"
         raise GenerationDataError(f"{path}: {where}: {errors[0].message}")

@@ -20,9 +20,7 @@ from .schemas import GenerationError, Schemas
 from .sources import RandomSource
 from .values import GenerationData
 
-REALISTIC = "realistic"
-EDGE = "edge"
-MODES = (REALISTIC, EDGE)
+from .modes import EDGE, MODES, REALISTIC  # noqa: F401 - the walker's modes
 # Edge mode: mostly plain text; now and then the characters real names and tags carry.
 PLAIN_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 -_"
 ALPHABET = PLAIN_ALPHABET + ".,:/@'éèàçüöÉßñ北京€😀"

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from . import html, json_report, junit, markdown, text
+import importlib
 
 FORMATS = ("text", "json", "ndjson", "junit", "markdown", "html")
 EXTENSIONS = {"text": "txt", "json": "json", "ndjson": "ndjson", "junit": "junit.xml",
               "markdown": "md", "html": "html"}
-RENDERERS = {
-    "text": text.render,
-    "json": json_report.render,
-    "junit": junit.render,
-    "markdown": markdown.render,
-    "html": html.render,
-}
+_MODULES = {"text": "text", "json": "json_report", "junit": "junit", "markdown": "markdown",
+            "html": "html"}
+
+
+class _Renderers(dict):
+    """format -> render(summary), each reporter imported when a run first asks for it."""
+
+    def __missing__(self, fmt: str):
+        if fmt not in _MODULES:
+            raise KeyError(fmt)
+        render = importlib.import_module(f"{__name__}.{_MODULES[fmt]}").render
+        self[fmt] = render
+        return render
+
+
+RENDERERS = _Renderers()
