@@ -68,9 +68,11 @@ def reasons(d: dict) -> list[str]:
     if not m:
         out.append("No message was checked: a run that tested nothing is not a pass.")
     if v["fail"]:
-        errors = [c for c in d["codes"] if c["severity"] == "error"]
-        top = ", ".join(f"{c['code']} {c['slug']} ×{c['count']:,}" for c in
-                        sorted(errors, key=lambda c: -c["count"])[:5])
+        # an erratum turns some of a code's findings into warnings: count the errors only
+        errors = [(c["count"] - c["known_deviations"], c) for c in d["codes"]
+                  if c["severity"] == "error" and c["count"] > c["known_deviations"]]
+        top = ", ".join(f"{c['code']} {c['slug']} ×{n:,}" for n, c in
+                        sorted(errors, key=lambda e: -e[0])[:5])
         out.append(f"{v['fail']:,} of {count(m, 'message')} failed with errors ({top}).")
     if gate["fail_on"] == "warning" and v["warn"]:
         out.append(f"{count(v['warn'], 'message')} carry warnings, and the gate fails on "

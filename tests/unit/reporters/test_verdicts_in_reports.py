@@ -1,4 +1,5 @@
-"""JUnit testcases follow the codes' categories: a checker crash (X901) is a failure too."""
+"""How reports state a verdict: JUnit testcases follow the codes' categories (a checker crash,
+X901, is a failure too); the HTML verdict counts errors, not the warnings an erratum made."""
 
 from __future__ import annotations
 
@@ -29,3 +30,17 @@ def test_one_testcase_per_event_and_category():
     suite = ET.fromstring(junit.render(s))
     names = [c.get("name") for c in suite.iter("testcase") if c.get("classname") != "wazo-bus.gate"]
     assert names == [c.name for c in CATEGORIES]
+
+
+def test_the_html_verdict_counts_errors_not_the_warnings_an_erratum_made():
+    from validator.reporters.html import reasons
+    d = {"totals": {"messages": 10, "verdicts": {"ok": 4, "warn": 5, "fail": 1},
+                    "input_errors": 0},
+         "gate": {"fail_on": "error", "require": [], "missing_required": []},
+         "run": {}, "status": "failed", "exit_code": 1,
+         "codes": [{"code": "D600", "slug": "data-missing-field", "severity": "error",
+                    "count": 5, "known_deviations": 5},
+                   {"code": "A500", "slug": "acl-missing", "severity": "error",
+                    "count": 1, "known_deviations": 0}]}
+    why = " ".join(reasons(d))
+    assert "A500 acl-missing ×1" in why and "D600" not in why
