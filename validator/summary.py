@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from . import __version__
 from .codes import BY_CODE, ERROR, WARNING
@@ -32,11 +32,47 @@ def body_text(body: bytes, limit: int = SAMPLE_BODY_CHARS) -> str:
     return text if len(text) <= limit else text[:limit] + f"... [{len(text) - limit} more chars]"
 
 
-@dataclass
 class EventStats:
-    count: int = 0
-    verdicts: Counter = field(default_factory=Counter)
-    codes: Counter = field(default_factory=Counter)
+    """Messages of one event name: a count per verdict (plain ints: the one increment every
+    message costs) and per code."""
+
+    __slots__ = ("count", "ok", "warn", "fail", "codes")
+
+    def __init__(self, count: int = 0, verdicts=None, codes: Counter | None = None):
+        self.count = count
+        verdicts = verdicts or {}
+        self.ok, self.warn, self.fail = (verdicts.get(OK, 0), verdicts.get(WARN, 0),
+                                         verdicts.get(FAIL, 0))
+        self.codes = Counter() if codes is None else codes
+
+    @property
+    def verdicts(self) -> Counter:
+        """The verdicts seen (a Counter of those seen, as the reports show them)."""
+        return Counter({v: n for v, n in ((OK, self.ok), (WARN, self.warn), (FAIL, self.fail))
+                        if n})
+
+    def count_verdict(self, verdict: str) -> None:
+        self.count += 1
+        if verdict == OK:
+            self.ok += 1
+        elif verdict == WARN:
+            self.warn += 1
+        else:
+            self.fail += 1
+
+    def merge(self, other: "EventStats") -> None:
+        self.count += other.count
+        self.ok += other.ok
+        self.warn += other.warn
+        self.fail += other.fail
+        self.codes.update(other.codes)
+
+    def __eq__(self, other) -> bool:
+        return (isinstance(other, EventStats) and self.count == other.count
+                and self.verdicts == other.verdicts and self.codes == other.codes)
+
+    def __repr__(self) -> str:
+        return f"EventStats({self.count}, {dict(self.verdicts)}, {dict(self.codes)})"
 
 
 @dataclass
@@ -99,7 +135,6 @@ class Summary:
         self.started_at = time.time()
         self.ended_at: float | None = None
         self.messages = 0
-        self.verdicts: Counter = Counter()
         self.severities: Counter = Counter()
         self.codes: Counter = Counter()
         self.known_deviations: Counter = Counter()  # erratum id -> findings
@@ -119,16 +154,15 @@ class Summary:
     def add(self, result: MessageResult, body: bytes, *, where: dict | None = None) -> None:
         self.messages += 1
         verdict = result.verdict
-        self.verdicts[verdict] += 1
         if self.timeline is not None and where is not None:
             self.timeline.add(where.get("received_at"), where.get("line"), verdict == FAIL)
         if not result.findings:
-            # The commonest message: no finding, of a name seen before (what the general
-            # path below does for it, in two increments).
+            # The commonest message: no finding (so ok), of a name seen before (what the
+            # general path below does for it, in two increments).
             stats = self.events.get(result.name)
             if stats is not None:
                 stats.count += 1
-                stats.verdicts[verdict] += 1
+                stats.ok += 1
                 return
         name = result.name if result.name is not None else "(no name)"
         if name not in self.documented_set and result.findings and any(
@@ -145,8 +179,7 @@ class Summary:
                 stats = self.events.setdefault(name, EventStats())
             else:
                 stats = self.events[name] = EventStats()
-        stats.count += 1
-        stats.verdicts[result.verdict] += 1
+        stats.count_verdict(verdict)
         if not result.findings:
             return
         sample = None
@@ -200,17 +233,14 @@ class Summary:
     def merge(self, other: "Summary") -> "Summary":
         """Fold another part of the same run into this summary; returns self."""
         self.messages += other.messages
-        for mine, theirs in ((self.verdicts, other.verdicts), (self.severities, other.severities),
+        for mine, theirs in ((self.severities, other.severities),
                              (self.codes, other.codes),
                              (self.known_deviations, other.known_deviations),
                              (self.code_deviations, other.code_deviations),
                              (self.undocumented, other.undocumented)):
             mine.update(theirs)
         for name, theirs in other.events.items():
-            mine = self.events.setdefault(name, EventStats())
-            mine.count += theirs.count
-            mine.verdicts.update(theirs.verdicts)
-            mine.codes.update(theirs.codes)
+            self.events.setdefault(name, EventStats()).merge(theirs)
         for key, msgs in other.samples.items():
             self.samples[key] = first_k(self.samples.get(key, []) + msgs, SAMPLES_PER_KEY)
         self.failing = first_k(self.failing + other.failing, FAILING_KEPT)
@@ -237,7 +267,6 @@ class Summary:
         totals = d["totals"]
         out.started_at, out.ended_at = d["started_at"], d["ended_at"]
         out.messages = totals["messages"]
-        out.verdicts = Counter(totals["verdicts"])
         out.severities = Counter(totals["findings"])
         out.input_error_count = totals["input_errors"]
         out.codes = Counter({c["code"]: c["count"] for c in d["codes"]})
@@ -259,6 +288,16 @@ class Summary:
         return out
 
     # -- the gate ------------------------------------------------------------------
+    @property
+    def verdicts(self) -> Counter:
+        """Messages per verdict (the sum over the events: each message counts in one)."""
+        out = Counter({OK: 0, WARN: 0, FAIL: 0})
+        for stats in self.events.values():
+            out[OK] += stats.ok
+            out[WARN] += stats.warn
+            out[FAIL] += stats.fail
+        return +out
+
     @property
     def missing_required(self) -> list[str]:
         return [n for n in self.gate.require if n not in self.events]
