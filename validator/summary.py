@@ -135,11 +135,14 @@ class Summary:
         self.started_at = time.time()
         self.ended_at: float | None = None
         self.messages = 0
-        self.severities: Counter = Counter()
-        self.codes: Counter = Counter()
-        self.known_deviations: Counter = Counter()  # erratum id -> findings
-        self.code_deviations: Counter = Counter()  # code -> findings an erratum covers
-        self.events: dict[str, EventStats] = {}
+        self._severities: Counter = Counter()
+        self._codes: Counter = Counter()
+        self._known_deviations: Counter = Counter()  # erratum id -> findings
+        self._code_deviations: Counter = Counter()  # code -> findings an erratum covers
+        self._events: dict[str, EventStats] = {}
+        # (event, code, severity, erratum) -> findings not yet in the counters above: a
+        # finding costs one increment of a plain dict; the counters are settled when read.
+        self._tally: dict[tuple, int] = {}
         self.undocumented: Counter = Counter()
         self.samples: dict[tuple[str, str], list[dict]] = {}
         self.failing: list[dict] = []
@@ -159,39 +162,36 @@ class Summary:
         if not result.findings:
             # The commonest message: no finding (so ok), of a name seen before (what the
             # general path below does for it, in two increments).
-            stats = self.events.get(result.name)
+            stats = self._events.get(result.name)
             if stats is not None:
                 stats.count += 1
                 stats.ok += 1
                 return
+        findings = result.findings
         name = result.name if result.name is not None else "(no name)"
-        if name not in self.documented_set and result.findings and any(
-                f.code == "N300" for f in result.findings):
+        if findings and name not in self.documented_set and self._undocumented(findings):
             if name in self.undocumented or len(self.undocumented) < NAMES_KEPT:
                 self.undocumented[name] += 1
             else:
                 self.undocumented[OTHER_NAMES] += 1
                 name = OTHER_NAMES
-        stats = self.events.get(name)
+        events = self._events
+        stats = events.get(name)
         if stats is None:
-            if len(self.events) >= NAMES_KEPT + len(self.documented):
+            if len(events) >= NAMES_KEPT + len(self.documented):
                 name = OTHER_NAMES
-                stats = self.events.setdefault(name, EventStats())
+                stats = events.setdefault(name, EventStats())
             else:
-                stats = self.events[name] = EventStats()
+                stats = events[name] = EventStats()
         stats.count_verdict(verdict)
-        if not result.findings:
+        if not findings:
             return
         sample = None
-        codes, severities, samples = self.codes, self.severities, self.samples
-        for f in result.findings:
+        tally, samples = self._tally, self.samples
+        for f in findings:
             code = f.code
-            codes[code] += 1
-            severities[f.severity] += 1
-            stats.codes[code] += 1
-            if f.erratum:
-                self.known_deviations[f.erratum] += 1
-                self.code_deviations[code] += 1
+            key = (name, code, f.severity, f.erratum)
+            tally[key] = tally.get(key, 0) + 1
             bucket = samples.get((name, code))
             if bucket is None:
                 bucket = samples[(name, code)] = []
@@ -200,6 +200,55 @@ class Summary:
                 bucket.append(sample)
         if result.verdict == FAIL and len(self.failing) < FAILING_KEPT:
             self.failing.append(sample or self._sample(result, body, where))
+
+    @staticmethod
+    def _undocumented(findings) -> bool:
+        for f in findings:
+            if f.code == "N300":
+                return True
+        return False
+
+    def _settle(self) -> None:
+        """The tallied findings into the counters (what reading them sees)."""
+        tally = self._tally
+        if not tally:
+            return
+        codes, severities, events = self._codes, self._severities, self._events
+        for (name, code, severity, erratum), n in tally.items():
+            codes[code] += n
+            severities[severity] += n
+            events[name].codes[code] += n
+            if erratum:
+                self._known_deviations[erratum] += n
+                self._code_deviations[code] += n
+        tally.clear()
+
+    @property
+    def codes(self) -> Counter:
+        self._settle()
+        return self._codes
+
+    @property
+    def severities(self) -> Counter:
+        self._settle()
+        return self._severities
+
+    @property
+    def known_deviations(self) -> Counter:
+        """Erratum id -> the findings it covers."""
+        self._settle()
+        return self._known_deviations
+
+    @property
+    def code_deviations(self) -> Counter:
+        """Code -> its findings an erratum covers."""
+        self._settle()
+        return self._code_deviations
+
+    @property
+    def events(self) -> dict[str, EventStats]:
+        self._settle()
+        return self._events
 
     def _sample(self, result: MessageResult, body: bytes, where: dict | None) -> dict:
         out = dict(where or {})
@@ -267,14 +316,14 @@ class Summary:
         totals = d["totals"]
         out.started_at, out.ended_at = d["started_at"], d["ended_at"]
         out.messages = totals["messages"]
-        out.severities = Counter(totals["findings"])
+        out._severities = Counter(totals["findings"])
         out.input_error_count = totals["input_errors"]
-        out.codes = Counter({c["code"]: c["count"] for c in d["codes"]})
-        out.code_deviations = Counter({c["code"]: c["known_deviations"] for c in d["codes"]
-                                       if c["known_deviations"]})
-        out.known_deviations = Counter(d["known_deviations"])
-        out.events = {name: EventStats(e["count"], Counter(e["verdicts"]), Counter(e["codes"]))
-                      for name, e in d["events"].items()}
+        out._codes = Counter({c["code"]: c["count"] for c in d["codes"]})
+        out._code_deviations = Counter({c["code"]: c["known_deviations"] for c in d["codes"]
+                                        if c["known_deviations"]})
+        out._known_deviations = Counter(d["known_deviations"])
+        out._events = {name: EventStats(e["count"], Counter(e["verdicts"]), Counter(e["codes"]))
+                       for name, e in d["events"].items()}
         out.undocumented = Counter(d["coverage"]["undocumented_seen"])
         out.samples = {(s["event"], s["code"]): list(s["messages"]) for s in d["samples"]}
         out.failing = list(d["failing_messages"])
