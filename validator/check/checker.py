@@ -246,15 +246,22 @@ class Checker:
                 self._undocumented_keyed[key] = hit
         return MessageResult(name, routing_key, *hit)
 
-    def keys_result(self, compiled, name, name_values, routing_key, msg) -> MessageResult:
-        """The result of a message whose findings are all in its routing key and ACL: its
-        envelope and data are valid (what detailed() finds, without those checks)."""
+    def keys_result(self, compiled, name, name_values, routing_key, msg,
+                    data_valid=True) -> MessageResult:
+        """The result of a message whose envelope is valid, its findings in its routing key
+        and ACL, and in its data unless `data_valid` (what detailed() finds, without the
+        envelope's checks; the data's as data_result finds them)."""
         found = Findings()
         add = found.add
         if routing_key is not None:
             routing_key_findings(compiled, name_values, msg, routing_key, self.owner_of, add)
         acl_findings(compiled, name_values, msg, msg.get("required_acl", MISSING), add)
-        return self.result_of(name, routing_key, found.out, msg, True)
+        keys = self.result_of(name, routing_key, found.out, msg, True)
+        if data_valid:
+            return keys
+        # Errata, --select and --ignore take each finding alone: the two parts add up.
+        findings = keys.findings + self.data_result(compiled, name, routing_key, msg).findings
+        return MessageResult(name, routing_key, verdict_of(findings), findings)
 
     def _with_transport(self, result, properties, msg) -> MessageResult:
         """A route's result with the content type's findings first, as detailed() has them."""
@@ -274,14 +281,32 @@ class Checker:
         shapes = compiled.shapes
         if shapes is None:
             shapes = compiled.shapes = self.shape_builder.shapes(compiled)
-        for shape in shapes:
+        for i, shape in enumerate(shapes):
             if shape.is_valid(msg):
+                if i:  # shapes exclude one another: the commonest drift to the front
+                    shapes[i - 1], shapes[i] = shape, shapes[i - 1]
+                if shape.order is not None:
+                    return self._ordered_shape_result(shape, compiled, name, routing_key, msg)
                 if shape.findings is not None:  # shared: findings are never changed
                     return MessageResult(name, routing_key, shape.verdict, shape.findings)
                 result = self._data_result(compiled, name, routing_key, msg)
                 shape.findings, shape.verdict = result.findings, result.verdict
                 return result
         return self._data_result(compiled, name, routing_key, msg)
+
+    def _ordered_shape_result(self, shape, compiled, name, routing_key, msg) -> MessageResult:
+        """A shape of several wrong or extra fields: the findings known for their order in
+        this message's data (at most n! orders of its n fields)."""
+        data = msg["data"]
+        if type(data) is not dict:
+            return self._data_result(compiled, name, routing_key, msg)
+        order = tuple(sorted(shape.order, key=list(data).index))
+        known = shape.by_order.get(order)
+        if known is not None:
+            return MessageResult(name, routing_key, *known)
+        result = self._data_result(compiled, name, routing_key, msg)
+        shape.by_order[order] = (result.verdict, result.findings)
+        return result
 
     def _data_result(self, compiled, name, routing_key, msg) -> MessageResult:
         found = Findings()

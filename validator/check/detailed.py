@@ -82,14 +82,13 @@ def routing_key_findings(compiled, name_values, msg, routing_key, owner_of, add)
         word = m.group(group)
         if source == "const":
             expected = name_values.get(ph)
-            where = "the event name"
         else:
             value = get_path(msg, ref)
             if value is MISSING:
                 continue  # the missing field is reported by the data check
             expected = render(value)
-            where = ".".join(str(p) for p in ref)
         if word != expected:
+            where = "the event name" if source == "const" else ".".join(str(p) for p in ref)
             add("R401", "routing_key", f"routing-key word {{{ph}}} is {show_value(word)} but "
                 f"{where} is {show_value(expected)}")
 

@@ -25,8 +25,8 @@ KEY_CACHE_MAX_CHARS = 256  # ... nor a few very long ones
 
 def documented_plan(checker, compiled, name: str, values: dict):
     """The plan of a documented name: no finding (a shared result), findings in the data
-    only (erratum shapes, checker.data_result), findings in the keys only (the routing key
-    or the ACL, checker.keys_result), else None."""
+    only (erratum shapes, checker.data_result), findings in the keys (the routing key or the
+    ACL, checker.keys_result) and maybe the data, else (the envelope's findings) None."""
     if compiled.not_yet:
         return None
     is_valid, envelope_is_valid = compiled.is_valid, compiled.envelope_is_valid
@@ -49,6 +49,8 @@ def documented_plan(checker, compiled, name: str, values: dict):
                 return None
             if is_valid(msg):
                 return keys_result(compiled, name, values, routing_key, msg)
+            if envelope_is_valid(msg):
+                return keys_result(compiled, name, values, routing_key, msg, False)
             return None
         return plan
     keys_ok = compiled.keys_plan(values)
@@ -62,6 +64,8 @@ def documented_plan(checker, compiled, name: str, values: dict):
             return None
         if is_valid(msg):
             return keys_result(compiled, name, values, routing_key, msg)
+        if envelope_is_valid(msg):
+            return keys_result(compiled, name, values, routing_key, msg, False)
         return None
     return general_plan
 
