@@ -96,6 +96,7 @@ class Checker:
         self._undocumented_keyed: dict[tuple, tuple] = {}  # (name, key) -> (verdict, findings)
 
         self.errata = ErrataMatcher(catalogue, self.lenient_validator)
+        self._errata_names = frozenset(name for name, _ in self.errata.by_key)
         self.shape_builder = ShapeBuilder(self)
 
     # -- compilation helpers -------------------------------------------------------
@@ -215,8 +216,8 @@ class Checker:
             routing_key_findings(compiled, name_values, msg, routing_key, self.owner_of, add)
         if acl_type_ok:
             acl_findings(compiled, name_values, msg, msg.get("required_acl", MISSING), add)
-        if "data" in msg:
-            compiled.explain_data(msg["data"], add)
+        if "data" in msg and not compiled.data_is_valid(msg["data"]):
+            compiled.explain_data(msg["data"], add)  # ~3x dearer than is_valid on valid data
         return self.result_of(event_name, routing_key, found.out, msg, True)
 
     def undocumented(self, name, routing_key, msg, add):
@@ -262,6 +263,16 @@ class Checker:
         # Errata, --select and --ignore take each finding alone: the two parts add up.
         findings = keys.findings + self.data_result(compiled, name, routing_key, msg).findings
         return MessageResult(name, routing_key, verdict_of(findings), findings)
+
+    def envelope_result(self, compiled, name, routing_key, msg) -> MessageResult:
+        """The result of a message whose routing key and ACL are right (so they have no
+        finding) and whose envelope is not: the envelope's findings, then the data's."""
+        found = Findings()
+        add = found.add
+        envelope_findings(msg, self.is_uuid, add)
+        if "data" in msg and not compiled.data_is_valid(msg["data"]):
+            compiled.explain_data(msg["data"], add)
+        return self.result_of(name, routing_key, found.out, msg, True)
 
     def _with_transport(self, result, properties, msg) -> MessageResult:
         """A route's result with the content type's findings first, as detailed() has them."""
@@ -316,9 +327,13 @@ class Checker:
     def result_of(self, name, routing_key, out, msg, documented=False) -> MessageResult:
         """The result of the findings `out` ((finding, value) pairs): errata applied when the
         event is documented, then --select and --ignore."""
+        errata = documented and msg is not None and name in self._errata_names
+        if not (errata or self.select or self.ignore):
+            findings = tuple([finding for finding, _ in out])
+            return MessageResult(name, routing_key, verdict_of(findings), findings)
         findings = []
         for finding, value in out:
-            if documented and msg is not None:
+            if errata:
                 self._apply_errata(name, finding, value, msg)
             if self.select and not C.matches(finding.code, self.select):
                 continue

@@ -83,7 +83,7 @@ class DataExplainer:
     `is_uuid(value)` and `is_uuid_field(name)` come from the catalogue (its `uuid` definition
     and its meta `uuid_fields`): an undocumented field named like a UUID is checked as one."""
 
-    __slots__ = ("declared", "evaluate", "is_uuid", "is_uuid_field", "is_valid", "iter_errors",
+    __slots__ = ("declared", "evaluate", "is_uuid", "is_uuid_field", "iter_errors",
                  "relaxed_is_valid", "required", "root", "uuid_pattern")
 
     def __init__(self, schema, uuid_pattern: str, is_uuid, is_uuid_field):
@@ -92,7 +92,6 @@ class DataExplainer:
         self.relaxed_is_valid = (jsonschema_rs.Draft202012Validator(relaxed).is_valid
                                  if relaxed is not None else None)
         validator = jsonschema_rs.Draft202012Validator(schema)
-        self.is_valid = validator.is_valid
         self.iter_errors = validator.iter_errors
         self.evaluate = validator.evaluate
         self.uuid_pattern = uuid_pattern
@@ -100,8 +99,6 @@ class DataExplainer:
         self.is_uuid_field = is_uuid_field
 
     def __call__(self, data, add) -> None:
-        if self.is_valid(data):
-            return  # the detailed route's data is often valid: iter_errors costs ~3x more
         if self.relaxed_is_valid is not None and type(data) is dict and self.relaxed_is_valid(
                 data):
             # All that can be wrong is a missing or an extra top-level field (the commonest
