@@ -261,7 +261,8 @@ class Checker:
         if data_valid:
             return keys
         # Errata, --select and --ignore take each finding alone: the two parts add up.
-        findings = keys.findings + self.data_result(compiled, name, routing_key, msg).findings
+        findings = keys.findings + self.data_result(compiled, name, routing_key, msg,
+                                                    True).findings
         return MessageResult(name, routing_key, verdict_of(findings), findings)
 
     def envelope_result(self, compiled, name, routing_key, msg) -> MessageResult:
@@ -286,9 +287,11 @@ class Checker:
         findings = head.findings + result.findings
         return MessageResult(name, result.routing_key, verdict_of(findings), findings)
 
-    def data_result(self, compiled, name, routing_key, msg) -> MessageResult:
-        """The result of a message whose findings are all in its data (what detailed()
-        would find, without its envelope, routing-key and ACL checks)."""
+    def data_result(self, compiled, name, routing_key, msg,
+                    envelope_valid=False) -> MessageResult:
+        """The result of a message whose routing key and ACL are right (they have no finding)
+        and whose data or envelope is not: an erratum shape's (a shape passes only with a
+        valid envelope), the data's alone, or the envelope's and the data's."""
         shapes = compiled.shapes
         if shapes is None:
             shapes = compiled.shapes = self.shape_builder.shapes(compiled)
@@ -303,6 +306,8 @@ class Checker:
                 result = self._data_result(compiled, name, routing_key, msg)
                 shape.findings, shape.verdict = result.findings, result.verdict
                 return result
+        if not (envelope_valid or compiled.envelope_is_valid(msg)):
+            return self.envelope_result(compiled, name, routing_key, msg)
         return self._data_result(compiled, name, routing_key, msg)
 
     def _ordered_shape_result(self, shape, compiled, name, routing_key, msg) -> MessageResult:

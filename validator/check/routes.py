@@ -25,14 +25,13 @@ KEY_CACHE_MAX_CHARS = 256  # ... nor a few very long ones
 
 def documented_plan(checker, compiled, name: str, values: dict):
     """The plan of a documented name. When the routing key and the ACL are right: no finding
-    (a shared result), findings in the data only (erratum shapes, checker.data_result), or
-    in the envelope and maybe the data (checker.envelope_result). When they are not and the
-    envelope is valid: their findings and the data's (checker.keys_result); else None."""
+    (a shared result), else the findings of the data and maybe the envelope
+    (checker.data_result). When they are not and the envelope is valid: their findings and
+    the data's (checker.keys_result); else None (the detailed route)."""
     if compiled.not_yet:
         return None
     is_valid, envelope_is_valid = compiled.is_valid, compiled.envelope_is_valid
-    data_result, keys_result, envelope_result = (checker.data_result, checker.keys_result,
-                                                 checker.envelope_result)
+    data_result, keys_result = checker.data_result, checker.keys_result
     expected = compiled.expected_keys(values)
     if expected is not None:
         # The name alone decides the key and the ACL: two compares, and the one result of
@@ -46,9 +45,7 @@ def documented_plan(checker, compiled, name: str, values: dict):
                     and msg.get("required_acl", ABSENT) == expected_acl):
                 if is_valid(msg):
                     return ok_unkeyed if routing_key is None else ok_keyed
-                if envelope_is_valid(msg):
-                    return data_result(compiled, name, routing_key, msg)
-                return envelope_result(compiled, name, routing_key, msg)
+                return data_result(compiled, name, routing_key, msg)
             if is_valid(msg):
                 return keys_result(compiled, name, values, routing_key, msg)
             if envelope_is_valid(msg):
@@ -61,9 +58,7 @@ def documented_plan(checker, compiled, name: str, values: dict):
         if keys_ok(msg, routing_key):
             if is_valid(msg):
                 return MessageResult(name, routing_key, OK)
-            if envelope_is_valid(msg):
-                return data_result(compiled, name, routing_key, msg)
-            return envelope_result(compiled, name, routing_key, msg)
+            return data_result(compiled, name, routing_key, msg)
         if is_valid(msg):
             return keys_result(compiled, name, values, routing_key, msg)
         if envelope_is_valid(msg):
