@@ -130,13 +130,13 @@ class CompiledEvent:
             return general
         if type(expected_rk) is not str or not self._rk_ok(None, expected_rk, name_values):
             return general
-        acl_fill = self.acl.fill
+        acl_fill = self.acl.filler(name_values)
 
         def keys_ok(msg, routing_key):
             if routing_key is not None and routing_key != expected_rk:
                 return False
             acl = msg.get("required_acl")
-            return type(acl) is str and acl == acl_fill(msg, name_values)
+            return type(acl) is str and acl == acl_fill(msg)
         return keys_ok
 
     def expected_keys(self, name_values):
@@ -157,15 +157,16 @@ class CompiledEvent:
         return expected_rk, expected_acl
 
     def _general_keys_ok(self, name_values):
-        rk_ok, acl = self._rk_ok, self.acl
+        rk_ok = self._rk_ok
+        acl_fill = self.acl.filler(name_values) if self.acl is not None else None
 
         def keys_ok(msg, routing_key):
             if routing_key is not None and not rk_ok(msg, routing_key, name_values):
                 return False
-            if acl is None:
+            if acl_fill is None:
                 return "required_acl" not in msg
             value = msg.get("required_acl")
-            return type(value) is str and value == acl.fill(msg, name_values)
+            return type(value) is str and value == acl_fill(msg)
         return keys_ok
 
 
