@@ -16,20 +16,27 @@ import orjson
 
 from .. import codes as C
 from ..catalogue import Catalogue, EventSpec, parse_version
-from ..findings import OK, Finding, MessageResult, show_value, verdict_of
+from ..findings import Finding, MessageResult, show_value, verdict_of
 from ..jsonvalue import json_type
-from .compile import DATA_ONLY, CompiledEvent, strict
-from .compile import OK as ROUTE_OK
+from .compile import CompiledEvent, strict
 from .detailed import (
     Findings,
     acl_findings,
+    body_findings,
     content_type_findings,
     envelope_findings,
-    parse_body,
     routing_key_findings,
 )
 from .errata import ErrataMatcher
 from .explain import DataExplainer, undocumented_uuids
+from .routes import (
+    KEY_CACHE_LIMIT,
+    KEY_CACHE_MAX_CHARS,
+    Owners,
+    documented_plan,
+    undocumented_plan,
+    undocumented_schema,
+)
 from .shapes import ShapeBuilder
 from .template import MISSING, Template
 
@@ -67,27 +74,29 @@ class Checker:
 
         self.by_name: dict[str, tuple[CompiledEvent, dict]] = {}
         self.open_families: list[tuple[re.Pattern, EventSpec, list]] = []
-        owners = []  # (regex source, label) for "whose routing key is this?"
+        owners = []  # (regex source, label, key parts) for "whose routing key is this?"
         for spec in catalogue.events:
             if spec.is_open_family:
                 name_re = Template(spec.name_template, {}, {}, tuple(spec.name_placeholders)).regex(
                     {k: p.pattern for k, p in spec.name_placeholders.items()}, prefix="n")
                 compiled = CompiledEvent(self, spec, None, {})
                 self.open_families.append((re.compile(name_re), spec, [compiled]))
-                owners.append((compiled.rk_regex.pattern, spec.key))
+                owners.append((compiled.rk_regex.pattern, spec.key, compiled.rk.parts))
                 continue
             for name, values in spec.concrete_names():
                 compiled = CompiledEvent(self, spec, name, values)
                 self.by_name[name] = (compiled, values)
-                owners.append((compiled.rk.regex({}, literal_names=True), name))
-        self._owner_labels = [label for _, label in owners]
-        # One alternation of every documented routing key; inner groups renamed per owner.
-        self._owner_re = re.compile("|".join(
-            f"(?P<o{i}>{src.replace('(?P<p', f'(?P<o{i}p')})" for i, (src, _) in enumerate(owners)))
+                owners.append((compiled.rk.regex({}, literal_names=True), name,
+                               compiled.rk.parts))
+        self.owner_of = Owners(owners)  # owner_of(routing key) -> event or family, or None
         self._resolved: dict[str, tuple | None] = {}
-        self._plans: dict = {}  # name -> (compiled event, its route), or None
+        self._plans: dict = {}  # name -> its plan (routes.py), or None: the detailed route
+        self.undocumented_is_valid = jsonschema_rs.Draft202012Validator(
+            undocumented_schema(uuid_def, catalogue.meta["uuid_fields"])).is_valid
+        self._undocumented_keyed: dict[tuple, tuple] = {}  # (name, key) -> (verdict, findings)
 
         self.errata = ErrataMatcher(catalogue, self.lenient_validator)
+        self._errata_names = frozenset(name for name, _ in self.errata.by_key)
         self.shape_builder = ShapeBuilder(self)
 
     # -- compilation helpers -------------------------------------------------------
@@ -132,25 +141,14 @@ class Checker:
         return hit
 
     def _plan(self, name: str):
-        """The route of a name (CompiledEvent.route_plan), cached (bounded) like resolve's
-        answers: None, or (compiled event, route)."""
+        """The plan of a name (routes.py), cached (bounded) like resolve's answers; None
+        when its messages take the detailed route."""
         hit = self.resolve(name)
-        plan = None
-        if hit is not None:
-            route = hit[0].route_plan(hit[1])
-            plan = (hit[0], route) if route is not None else None
+        plan = (undocumented_plan(self, name) if hit is None
+                else documented_plan(self, hit[0], name, hit[1]))
         if len(self._plans) < _NAME_CACHE_LIMIT and len(name) <= _NAME_CACHE_MAX_CHARS:
             self._plans[name] = plan
         return plan
-
-    def owner_of(self, routing_key: str) -> str | None:
-        m = self._owner_re.fullmatch(routing_key)
-        if m is None:
-            return None
-        for i, label in enumerate(self._owner_labels):
-            if m.group(f"o{i}") is not None:
-                return label
-        return None
 
     # -- checking ------------------------------------------------------------------
     def check(self, routing_key: str | None, body: bytes, properties: dict | None = None
@@ -165,46 +163,51 @@ class Checker:
             return self.detailed(routing_key, body, properties), MISSING
         try:
             msg = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return self.detailed(routing_key, body, properties, MISSING), MISSING
+        except orjson.JSONDecodeError as exc:
+            return self.detailed(routing_key, body, properties, MISSING, exc), MISSING
         if type(msg) is dict:
             name = msg.get("name")
             if type(name) is str:
                 plan = self._plans.get(name, MISSING)
                 if plan is MISSING:
                     plan = self._plan(name)
-                if plan is not None and (properties is None or properties.get(
-                        "content_type") == self.content_type):
-                    compiled, route = plan
-                    way = route(msg, routing_key)
-                    if way == ROUTE_OK:
-                        return MessageResult(name, routing_key, OK), msg
-                    if way == DATA_ONLY:
-                        return self.data_result(compiled, name, routing_key, msg), msg
+                if plan is not None:
+                    result = plan(msg, routing_key)
+                    if result is not None:
+                        if properties is None or properties.get(
+                                "content_type") == self.content_type:
+                            return result, msg
+                        return self._with_transport(result, properties, msg), msg
         return self.detailed(routing_key, body, properties, msg), msg
 
-    def detailed(self, routing_key, body, properties=None, msg=MISSING) -> MessageResult:
+    def detailed(self, routing_key, body, properties=None, msg=MISSING,
+                 parse_error=None) -> MessageResult:
         """Every finding of a message, step by step: the transport, the body, the envelope,
-        then the documented event's name, routing key, ACL and data."""
+        then the documented event's name, routing key, ACL and data. `parse_error`: what
+        orjson said of the body (not parsed again)."""
         found = Findings()
         add = found.add
         if properties is not None:
             content_type_findings(properties, self.content_type, add)
         if msg is MISSING:
-            msg = parse_body(body, add)
-            if msg is MISSING:
-                return self._result(None, routing_key, found.out, None)
+            try:
+                msg = orjson.loads(body) if parse_error is None else MISSING
+            except orjson.JSONDecodeError as exc:
+                parse_error = exc
+            if parse_error is not None:
+                body_findings(body, parse_error, add)
+                return self.result_of(None, routing_key, found.out, None)
         if type(msg) is not dict:
             add("B102", "$", f"the body is a JSON {json_type(msg, integer=False)}, not an object")
-            return self._result(None, routing_key, found.out, None)
+            return self.result_of(None, routing_key, found.out, None)
         acl_type_ok = envelope_findings(msg, self.is_uuid, add)
         name = msg.get("name")
         event_name = name if type(name) is str else None
         hit = self.resolve(event_name) if event_name is not None else None
         if hit is None:
             if event_name is not None:
-                self._undocumented(event_name, routing_key, msg, add)
-            return self._result(event_name, routing_key, found.out, msg)
+                self.undocumented(event_name, routing_key, msg, add)
+            return self.result_of(event_name, routing_key, found.out, msg)
         compiled, name_values = hit
         if compiled.not_yet:
             add("V700", "$.name", f"{event_name} was introduced in {compiled.spec.since}, "
@@ -213,11 +216,11 @@ class Checker:
             routing_key_findings(compiled, name_values, msg, routing_key, self.owner_of, add)
         if acl_type_ok:
             acl_findings(compiled, name_values, msg, msg.get("required_acl", MISSING), add)
-        if "data" in msg:
-            compiled.explain_data(msg["data"], add)
-        return self._result(event_name, routing_key, found.out, msg, compiled)
+        if "data" in msg and not compiled.data_is_valid(msg["data"]):
+            compiled.explain_data(msg["data"], add)  # ~3x dearer than is_valid on valid data
+        return self.result_of(event_name, routing_key, found.out, msg, True)
 
-    def _undocumented(self, name, routing_key, msg, add):
+    def undocumented(self, name, routing_key, msg, add):
         add("N300", "$.name", f"{show_value(name)} is not a documented event")
         # The page promises nothing about such events: a warning, like N300.
         undocumented_uuids(msg.get("data"), self.is_uuid_field, self.is_uuid,
@@ -228,30 +231,114 @@ class Checker:
                 add("N301", "routing_key", f"routing key {show_value(routing_key)} is the key "
                     f"of {owner}, but the event is named {show_value(name)}")
 
-    def data_result(self, compiled, name, routing_key, msg) -> MessageResult:
-        """The result of a message whose findings are all in its data (what detailed()
-        would find, without its envelope, routing-key and ACL checks)."""
+    def undocumented_result(self, name, routing_key, msg) -> MessageResult:
+        """An undocumented event's result when the key is another event's (N301), cached by
+        name and key (bounded): its envelope and data have nothing to say
+        (undocumented_is_valid)."""
+        key = (name, routing_key)
+        hit = self._undocumented_keyed.get(key)
+        if hit is None:
+            found = Findings()
+            self.undocumented(name, routing_key, msg, found.add)
+            result = self.result_of(name, routing_key, found.out, msg)
+            hit = (result.verdict, result.findings)
+            if (len(self._undocumented_keyed) < KEY_CACHE_LIMIT
+                    and len(name) + len(routing_key) <= KEY_CACHE_MAX_CHARS):
+                self._undocumented_keyed[key] = hit
+        return MessageResult(name, routing_key, *hit)
+
+    def keys_result(self, compiled, name, name_values, routing_key, msg,
+                    data_valid=True) -> MessageResult:
+        """The result of a message whose envelope is valid, its findings in its routing key
+        and ACL, and in its data unless `data_valid` (what detailed() finds, without the
+        envelope's checks; the data's as data_result finds them)."""
+        found = Findings()
+        add = found.add
+        if routing_key is not None:
+            routing_key_findings(compiled, name_values, msg, routing_key, self.owner_of, add)
+        acl_findings(compiled, name_values, msg, msg.get("required_acl", MISSING), add)
+        keys = self.result_of(name, routing_key, found.out, msg, True)
+        if data_valid:
+            return keys
+        # Errata, --select and --ignore take each finding alone: the two parts add up.
+        findings = keys.findings + self.data_result(compiled, name, routing_key, msg,
+                                                    True).findings
+        return MessageResult(name, routing_key, verdict_of(findings), findings)
+
+    def envelope_result(self, compiled, name, routing_key, msg) -> MessageResult:
+        """The result of a message whose routing key and ACL are right (so they have no
+        finding) and whose envelope is not: the envelope's findings, then the data's."""
+        found = Findings()
+        add = found.add
+        envelope_findings(msg, self.is_uuid, add)
+        if "data" in msg and not compiled.data_is_valid(msg["data"]):
+            compiled.explain_data(msg["data"], add)
+        return self.result_of(name, routing_key, found.out, msg, True)
+
+    def _with_transport(self, result, properties, msg) -> MessageResult:
+        """A route's result with the content type's findings first, as detailed() has them."""
+        found = Findings()
+        content_type_findings(properties, self.content_type, found.add)
+        if not found.out:
+            return result
+        name = result.name
+        head = self.result_of(name, result.routing_key, found.out, msg,
+                              self.resolve(name) is not None)
+        findings = head.findings + result.findings
+        return MessageResult(name, result.routing_key, verdict_of(findings), findings)
+
+    def data_result(self, compiled, name, routing_key, msg,
+                    envelope_valid=False) -> MessageResult:
+        """The result of a message whose routing key and ACL are right (they have no finding)
+        and whose data or envelope is not: an erratum shape's (a shape passes only with a
+        valid envelope), the data's alone, or the envelope's and the data's."""
         shapes = compiled.shapes
         if shapes is None:
             shapes = compiled.shapes = self.shape_builder.shapes(compiled)
-        for shape in shapes:
+        for i, shape in enumerate(shapes):
             if shape.is_valid(msg):
+                if i:  # shapes exclude one another: the commonest drift to the front
+                    shapes[i - 1], shapes[i] = shape, shapes[i - 1]
+                if shape.order is not None:
+                    return self._ordered_shape_result(shape, compiled, name, routing_key, msg)
                 if shape.findings is not None:  # shared: findings are never changed
                     return MessageResult(name, routing_key, shape.verdict, shape.findings)
                 result = self._data_result(compiled, name, routing_key, msg)
                 shape.findings, shape.verdict = result.findings, result.verdict
                 return result
+        if not (envelope_valid or compiled.envelope_is_valid(msg)):
+            return self.envelope_result(compiled, name, routing_key, msg)
         return self._data_result(compiled, name, routing_key, msg)
+
+    def _ordered_shape_result(self, shape, compiled, name, routing_key, msg) -> MessageResult:
+        """A shape of several wrong or extra fields: the findings known for their order in
+        this message's data (at most n! orders of its n fields)."""
+        data = msg["data"]
+        if type(data) is not dict:
+            return self._data_result(compiled, name, routing_key, msg)
+        order = tuple(sorted(shape.order, key=list(data).index))
+        known = shape.by_order.get(order)
+        if known is not None:
+            return MessageResult(name, routing_key, *known)
+        result = self._data_result(compiled, name, routing_key, msg)
+        shape.by_order[order] = (result.verdict, result.findings)
+        return result
 
     def _data_result(self, compiled, name, routing_key, msg) -> MessageResult:
         found = Findings()
         compiled.explain_data(msg["data"], found.add)
-        return self._result(name, routing_key, found.out, msg, compiled)
+        return self.result_of(name, routing_key, found.out, msg, True)
 
-    def _result(self, name, routing_key, out, msg, compiled=None) -> MessageResult:
+    def result_of(self, name, routing_key, out, msg, documented=False) -> MessageResult:
+        """The result of the findings `out` ((finding, value) pairs): errata applied when the
+        event is documented, then --select and --ignore."""
+        errata = documented and msg is not None and name in self._errata_names
+        if not (errata or self.select or self.ignore):
+            findings = tuple([finding for finding, _ in out])
+            return MessageResult(name, routing_key, verdict_of(findings), findings)
         findings = []
         for finding, value in out:
-            if compiled is not None and msg is not None:
+            if errata:
                 self._apply_errata(name, finding, value, msg)
             if self.select and not C.matches(finding.code, self.select):
                 continue

@@ -3,8 +3,6 @@ ACL. Each adds its findings through `add(code, path, message, value=MISSING)`.""
 
 from __future__ import annotations
 
-import orjson
-
 from ..catalogue import ENVELOPE_KEYS, REQUIRED_ENVELOPE_KEYS
 from ..findings import Finding, json_path, show_value
 from ..jsonvalue import json_type
@@ -34,25 +32,21 @@ def content_type_findings(properties, expected: str, add) -> None:
         add("B104", "properties.content_type", f"content type {show_value(ct)} is not {expected}")
 
 
-def parse_body(body, add):
-    """The parsed body, or MISSING after adding why it cannot be read."""
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        text = str(exc)
-        if not isinstance(body, str):
-            try:
-                bytes(body).decode("utf-8")
-            except UnicodeDecodeError as uexc:
-                add("B100", "$", f"the body is not UTF-8 (byte {uexc.start})")
-                return MISSING
-        if "depth limit" in text or "recursion" in text:
-            add("B103", "$", "the body nests deeper than 1024 levels")
-        elif not body:
-            add("B101", "$", "the body is empty")
-        else:
-            add("B101", "$", f"the body is not JSON: {text}")
-        return MISSING
+def body_findings(body, error, add) -> None:
+    """Why a body orjson could not read (`error`, its JSONDecodeError) cannot be read."""
+    text = str(error)
+    if not isinstance(body, str):
+        try:
+            bytes(body).decode("utf-8")
+        except UnicodeDecodeError as uexc:
+            add("B100", "$", f"the body is not UTF-8 (byte {uexc.start})")
+            return
+    if "depth limit" in text or "recursion" in text:
+        add("B103", "$", "the body nests deeper than 1024 levels")
+    elif not body:
+        add("B101", "$", "the body is empty")
+    else:
+        add("B101", "$", f"the body is not JSON: {text}")
 
 
 def envelope_findings(msg: dict, is_uuid, add) -> bool:
@@ -88,14 +82,13 @@ def routing_key_findings(compiled, name_values, msg, routing_key, owner_of, add)
         word = m.group(group)
         if source == "const":
             expected = name_values.get(ph)
-            where = "the event name"
         else:
             value = get_path(msg, ref)
             if value is MISSING:
                 continue  # the missing field is reported by the data check
             expected = render(value)
-            where = ".".join(str(p) for p in ref)
         if word != expected:
+            where = "the event name" if source == "const" else ".".join(str(p) for p in ref)
             add("R401", "routing_key", f"routing-key word {{{ph}}} is {show_value(word)} but "
                 f"{where} is {show_value(expected)}")
 

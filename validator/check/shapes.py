@@ -5,10 +5,11 @@ first one (docs/engine.md, "Erratum shapes").
 For an event and a set of an erratum's covers, the shape's schema is the strict whole-message
 schema with the data changed only where the covers say: a missing field forbidden, an extra
 field required with the cover's value, a wrong value pinned to the one value the cover
-allows (one such field at most: jsonschema-rs reports wrong and extra fields in the data's
-key order). A message that passes it has exactly the covered deviations, with the same findings,
+allows. A message that passes it has exactly the covered deviations, with the same findings,
 words and errata whatever its other values: the findings of the first such message are those
-of every other. Covers whose findings would quote a value that varies (a string
+of every other, except for their order when two or more fields are wrong or extra
+(jsonschema-rs reports them in the data's key order): those shapes keep the findings of each
+order of those fields. Covers whose findings would quote a value that varies (a string
 source_entry_id, an ACL naming a user) make no shape: such messages take the data route.
 """
 
@@ -26,14 +27,18 @@ _TOP_FIELD = re.compile(r"\$\.data\.([A-Za-z_][A-Za-z0-9_]*)")
 
 
 class Shape:
-    """One erratum shape of one event: is_valid(msg), and its findings once known."""
+    """One erratum shape of one event: is_valid(msg), and its findings once known. `order`:
+    the wrong and extra fields when they are two or more (their order in the data orders the
+    findings), else None."""
 
-    __slots__ = ("findings", "is_valid", "verdict")
+    __slots__ = ("by_order", "findings", "is_valid", "order", "verdict")
 
-    def __init__(self, is_valid):
+    def __init__(self, is_valid, order=None):
         self.is_valid = is_valid
         self.findings = None  # set from the first message of the shape
         self.verdict = None
+        self.order = order
+        self.by_order = {}  # with `order`: the fields in the data's order -> (verdict, findings)
 
 
 def _pinned(value) -> bool:
@@ -93,12 +98,13 @@ class ShapeBuilder:
             usable = [c for c in covers if self._usable(name, erratum.id, c)]
             for k in range(len(usable), 0, -1):
                 for subset in combinations(usable, k):
-                    if sum(c.code != "D600" for c in subset) > 1:
-                        continue  # their findings would come in the data's key order
                     schema = self._schema(node, defs, subset)
                     if schema is not None:
-                        out.append(Shape(jsonschema_rs.Draft202012Validator(schema).is_valid))
-        return tuple(out)
+                        order = tuple(_TOP_FIELD.fullmatch(c.path).group(1)
+                                      for c in subset if c.code != "D600")
+                        out.append(Shape(jsonschema_rs.Draft202012Validator(schema).is_valid,
+                                         order if len(order) > 1 else None))
+        return out
 
     def _usable(self, name, erratum_id, cover) -> bool:
         if cover.path is None or not _TOP_FIELD.fullmatch(cover.path):

@@ -73,6 +73,41 @@ class Template:
                 out.append(render(value))
         return "".join(out)
 
+    def filler(self, name_values: dict | None = None):
+        """fill(msg, name_values) for one name, as a function of the message alone (the ACL
+        of every message of a documented event is compared with it): the name's words and
+        the literals joined once, the common one-field template (events.calls.{user_uuid})
+        read in two lookups."""
+        pieces: list = []
+        for part in self.parts:
+            if type(part) is not str and part[0] == "const":
+                part = name_values[part[1]] if name_values and part[1] in name_values else part[2]
+                if type(part) is not str:
+                    return lambda msg: self.fill(msg, name_values)  # fill's own error
+            if type(part) is str and pieces and type(pieces[-1]) is str:
+                pieces[-1] += part
+            else:
+                pieces.append(part)
+        paths = [p for p in pieces if type(p) is not str]
+        if not paths:
+            text = "".join(pieces)
+            return lambda msg: text
+        path = paths[0][2]
+        if len(paths) > 1 or len(path) != 2 or not all(type(k) is str for k in path):
+            return lambda msg: self.fill(msg, name_values)
+        prefix = pieces[0] if type(pieces[0]) is str else ""
+        suffix = pieces[-1] if type(pieces[-1]) is str else ""
+        outer, inner = path
+
+        def fill(msg):
+            node = msg.get(outer, MISSING) if type(msg) is dict else MISSING
+            if type(node) is dict:
+                value = node.get(inner, MISSING)
+                if value is not MISSING:
+                    return prefix + (value if type(value) is str else str(value)) + suffix
+            return MISSING
+        return fill
+
     def regex(self, open_patterns: dict[str, str], prefix: str = "p",
               literal_names: bool = False) -> str:
         """A regex with one named group per placeholder, <prefix><index>, in order.
