@@ -20,8 +20,6 @@ from . import common
 BUILTIN = "page examples (built in)"
 PARALLEL_MIN_BYTES = 4 << 20  # below this, one process is faster than forking workers
 
-ORDER = 20
-
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
