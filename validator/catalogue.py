@@ -1,6 +1,8 @@
 """Load specs/events.yaml: validate it against its meta-schema, check what a schema cannot
 (placeholders bound, references resolve, errata name real events and codes), and return a
 plain model. Every problem is a CatalogueError naming the entry and key, never a traceback.
+A catalogue that passed is kept, as JSON, in the user's cache (validator/cache.py): the
+next run with the same files neither imports yaml nor checks it again.
 """
 
 from __future__ import annotations
@@ -10,16 +12,17 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from . import cache
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_CATALOGUE = PACKAGE_DIR.parent / "specs" / "events.yaml"
 BUNDLED_CATALOGUE = PACKAGE_DIR / "_bundled" / "events.yaml"
 META_SCHEMA_PATH = PACKAGE_DIR / "catalogue_schema.yaml"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
-
-# libyaml's loader when PyYAML was built with it: the catalogue loads at every start-up.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# What decides whether a catalogue passes, besides its own bytes: a cached verdict is one of
+# these files as they are.
+CHECKED_BY = (META_SCHEMA_PATH, PACKAGE_DIR / "catalogue.py", PACKAGE_DIR / "catalogue_checks.py",
+              PACKAGE_DIR / "codes.py")
 PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 
 
@@ -244,13 +247,30 @@ def _where(raw: dict, path) -> str:
     return ".".join(str(p) for p in parts) or "(top level)"
 
 
-def _read_raw(path: Path) -> dict:
+def _read_bytes(path: Path) -> bytes:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        return path.read_bytes()
+    except OSError as exc:
         raise CatalogueError(f"{path}: cannot read the catalogue: {exc}") from None
+
+
+def _yaml_load(text: str):
+    import yaml  # only when the catalogue is not in the cache
+
+    # libyaml's loader when PyYAML was built with it.
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def _read_raw(path: Path, data: bytes) -> dict:
     try:
-        raw = yaml.load(text, Loader=_YAML_LOADER)
+        # As read_text() reads it: universal newlines.
+        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError as exc:
+        raise CatalogueError(f"{path}: cannot read the catalogue: {exc}") from None
+    import yaml
+
+    try:
+        raw = _yaml_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -291,19 +311,39 @@ def _cover(c: dict) -> Cover:
 
 
 def load_catalogue(path: str | Path | None = None) -> Catalogue:
+    path = Path(path) if path else default_catalogue_path()
+    data = _read_bytes(path)
+    raw = cache.cached("catalogue", [data, *map(_checker_bytes, CHECKED_BY)],
+                       lambda: _checked(path, data).raw)
+    return _model(path, raw)
+
+
+def _checker_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:  # an install without sources: the tool's version keys the cache alone
+        return b""
+
+
+def _checked(path: Path, data: bytes) -> Catalogue:
+    """The catalogue model once every check passed; the first problem a CatalogueError."""
     from .catalogue_checks import CatalogueChecks
 
-    path = Path(path) if path else default_catalogue_path()
-    raw = _read_raw(path)
-    meta_schema = yaml.load(META_SCHEMA_PATH.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+    raw = _read_raw(path, data)
+    meta_schema = _yaml_load(META_SCHEMA_PATH.read_text(encoding="utf-8"))
     checks = CatalogueChecks(path, raw, meta_schema, _where)
     checks.meta_schema()
+    catalogue = _model(path, raw)
+    known_names = checks.events(catalogue.events)
+    checks.errata(known_names)
+    checks.meta()
+    return catalogue
+
+
+def _model(path: Path, raw: dict) -> Catalogue:
     events = [_event_spec(i, entry) for i, entry in enumerate(raw["events"])]
-    known_names = checks.events(events)
     errata = [Erratum(entry["id"], entry["title"], " ".join(entry["description"].split()),
                       entry["evidence"], tuple(entry["events"]),
                       [_cover(c) for c in entry["covers"]])
               for entry in raw["errata"]]
-    checks.errata(known_names)
-    checks.meta()
     return Catalogue(path, raw["catalogue"], raw["definitions"], events, errata, raw)
