@@ -10,13 +10,17 @@ cannot be read or written is no cache: the value is computed as without one.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import orjson
+
+try:  # hashlib's blake2b is this one; hashlib itself loads OpenSSL (~3 ms of start-up)
+    from _blake2 import blake2b
+except ImportError:  # an interpreter built without it
+    from hashlib import blake2b
 
 from . import __version__
 
@@ -38,7 +42,7 @@ def cache_dir(environ=None) -> Path | None:
 
 
 def key_of(kind: str, inputs: Iterable[bytes]) -> str:
-    digest = hashlib.blake2b(f"{kind}\0{__version__}".encode(), digest_size=20)
+    digest = blake2b(f"{kind}\0{__version__}".encode(), digest_size=20)
     for data in inputs:
         digest.update(len(data).to_bytes(8, "little"))  # so that no two splits collide
         digest.update(data)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import glob
 import io
-import multiprocessing
 import os
 import signal
 import sys
@@ -142,6 +141,8 @@ def _parallel(args, checker, capture: str, jobs: int, file_index) -> Summary:
                  delivery=DeliveryReport(checker))
     names = checker.catalogue.all_names()
     merged = None
+    import multiprocessing  # only a parallel run needs it: not at every start-up
+
     ctx = multiprocessing.get_context("fork")
     # What the workers inherit is never collected: frozen, the collector does not walk it
     # (and so does not copy its pages in each worker).

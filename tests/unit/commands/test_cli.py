@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import subprocess
 import sys
@@ -65,11 +66,16 @@ def test_a_command_alone_parses_as_the_whole_parser(argv):
     assert alone[1] == whole[1]
 
 
-def test_a_check_run_imports_no_other_command():
+def test_a_check_run_loads_only_what_it_uses(tmp_path):
+    """Start-up: no other command, nor what only listen, a parallel run or a text report
+    needs; with the catalogue cached (the first run), no yaml parse of it nor its checks."""
     script = ("import sys; from validator.cli import main; main(['check', '--format', 'json', "
-              "'--output', '-', '-q']); print(sorted(m for m in sys.modules "
-              "if m.startswith('validator.commands.')), file=sys.stderr)")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=120)
+              "'--output', '-', '-q']); print(sorted(m for m in sys.modules if m.startswith("
+              "('validator.commands.', 'validator.urls', 'validator.reporters.text', "
+              "'validator.catalogue_checks', 'multiprocessing', 'hashlib'))), file=sys.stderr)")
+    env = dict(os.environ, WAZO_BUS_CACHE_DIR=str(tmp_path))
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              timeout=120, env=env)
     loaded = done.stderr.strip().splitlines()[-1]
     assert loaded == "['validator.commands.check', 'validator.commands.common']", done.stderr
