@@ -13,6 +13,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from .codes import validate_selectors
 from .errors import UsageError
@@ -22,8 +23,7 @@ FAIL_ON = ("error", "warning", "never")
 COLORS = ("auto", "always", "never")
 
 
-@dataclass(frozen=True)
-class Key:
+class Key(NamedTuple):  # not a frozen dataclass: ten times cheaper to define at start-up
     name: str       # as written in pyproject.toml
     dest: str       # the argparse destination
     env: str        # the environment variable
