@@ -68,11 +68,13 @@ def test_a_command_alone_parses_as_the_whole_parser(argv):
 
 def test_a_check_run_loads_only_what_it_uses(tmp_path):
     """Start-up: no other command, nor what only listen, a parallel run or a text report
-    needs; with the catalogue cached (the first run), no yaml parse of it nor its checks."""
+    needs; with the catalogue and pyproject.toml cached (the first run), neither their
+    parsers nor the catalogue's checks."""
     script = ("import sys; from validator.cli import main; main(['check', '--format', 'json', "
               "'--output', '-', '-q']); print(sorted(m for m in sys.modules if m.startswith("
               "('validator.commands.', 'validator.urls', 'validator.reporters.text', "
-              "'validator.catalogue_checks', 'multiprocessing', 'hashlib'))), file=sys.stderr)")
+              "'validator.catalogue_checks', 'multiprocessing', 'hashlib', 'tomllib'))), "
+              "file=sys.stderr)")
     env = dict(os.environ, WAZO_BUS_CACHE_DIR=str(tmp_path))
     for _ in range(2):
         done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
