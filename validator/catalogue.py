@@ -51,6 +51,8 @@ def split_path(path: str) -> tuple:
 
 @dataclass
 class NamePlaceholder:
+    """A placeholder of a family's name template: its values, or the pattern they match."""
+
     name: str
     values: tuple[str, ...] | None
     pattern: str | None
@@ -59,6 +61,8 @@ class NamePlaceholder:
 
 @dataclass
 class Cover:
+    """What an erratum covers: a finding code, where and when it applies."""
+
     code: str
     path: str | None = None
     value: dict | bool | None = None
@@ -69,6 +73,8 @@ class Cover:
 
 @dataclass
 class Erratum:
+    """Where the shipped 17.08 code departs from its page, and the findings it explains."""
+
     id: str
     title: str
     description: str
@@ -140,6 +146,8 @@ class EventSpec:
 
 @dataclass
 class Catalogue:
+    """The whole catalogue (specs/events.yaml), checked."""
+
     path: Path
     meta: dict
     definitions: dict
@@ -232,53 +240,11 @@ def referenced_definitions(schema, definitions: dict) -> dict:
     return {k: seen[k] for k in sorted(seen)}
 
 
-def _where(raw: dict, path) -> str:
-    """'events[3] (call_held): data.properties' from a path into the raw catalogue."""
-    parts = list(path)
-    if len(parts) >= 2 and parts[0] in ("events", "errata") and isinstance(parts[1], int):
-        items = raw.get(parts[0]) or []
-        entry = items[parts[1]] if parts[1] < len(items) else {}
-        label = ""
-        if isinstance(entry, dict):
-            label = entry.get("name") or entry.get("name_template") or entry.get("id") or ""
-        head = f"{parts[0]}[{parts[1]}]" + (f" ({label})" if label else "")
-        rest = ".".join(str(p) for p in parts[2:])
-        return head + (f": {rest}" if rest else "")
-    return ".".join(str(p) for p in parts) or "(top level)"
-
-
 def _read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
         raise CatalogueError(f"{path}: cannot read the catalogue: {exc}") from None
-
-
-def _yaml_load(text: str):
-    import yaml  # only when the catalogue is not in the cache
-
-    # libyaml's loader when PyYAML was built with it.
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-
-
-def _read_raw(path: Path, data: bytes) -> dict:
-    try:
-        # As read_text() reads it: universal newlines.
-        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
-    except UnicodeDecodeError as exc:
-        raise CatalogueError(f"{path}: cannot read the catalogue: {exc}") from None
-    import yaml
-
-    try:
-        raw = _yaml_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise CatalogueError(f"{path}: {where}{problem}") from None
-    if not isinstance(raw, dict):
-        raise CatalogueError(f"{path}: the catalogue must be a mapping with catalogue, events, errata")
-    return raw
 
 
 def _event_spec(i: int, entry: dict) -> EventSpec:
@@ -314,8 +280,14 @@ def load_catalogue(path: str | Path | None = None) -> Catalogue:
     path = Path(path) if path else default_catalogue_path()
     data = _read_bytes(path)
     raw = cache.cached("catalogue", [data, *map(_checker_bytes, CHECKED_BY)],
-                       lambda: _checked(path, data).raw)
-    return _model(path, raw)
+                       lambda: _checked(path, data))
+    return model(path, raw)
+
+
+def _checked(path: Path, data: bytes) -> dict:
+    from . import catalogue_checks  # only when the cache does not hold this catalogue
+
+    return catalogue_checks.checked(path, data).raw
 
 
 def _checker_bytes(path: Path) -> bytes:
@@ -325,22 +297,8 @@ def _checker_bytes(path: Path) -> bytes:
         return b""
 
 
-def _checked(path: Path, data: bytes) -> Catalogue:
-    """The catalogue model once every check passed; the first problem a CatalogueError."""
-    from .catalogue_checks import CatalogueChecks
-
-    raw = _read_raw(path, data)
-    meta_schema = _yaml_load(META_SCHEMA_PATH.read_text(encoding="utf-8"))
-    checks = CatalogueChecks(path, raw, meta_schema, _where)
-    checks.meta_schema()
-    catalogue = _model(path, raw)
-    known_names = checks.events(catalogue.events)
-    checks.errata(known_names)
-    checks.meta()
-    return catalogue
-
-
-def _model(path: Path, raw: dict) -> Catalogue:
+def model(path: Path, raw: dict) -> Catalogue:
+    """The model of a catalogue's raw data, which must have passed the checks."""
     events = [_event_spec(i, entry) for i, entry in enumerate(raw["events"])]
     errata = [Erratum(entry["id"], entry["title"], " ".join(entry["description"].split()),
                       entry["evidence"], tuple(entry["events"]),
