@@ -1,5 +1,6 @@
-"""What the tool derives from its data files (the validated catalogue), kept in the user's
-cache folder so that a run whose files did not change neither parses nor checks them again.
+"""What the tool derives from its data files (the validated catalogue, what a pyproject.toml
+holds for it), kept in the user's cache folder so that a run whose files did not change
+neither parses nor checks them again.
 
 An entry is named by a hash of everything its value depends on (the files' bytes, the code
 that checks them, the tool's version), so a change to any of them misses and recomputes;
