@@ -1,6 +1,8 @@
 """Load specs/events.yaml: validate it against its meta-schema, check what a schema cannot
 (placeholders bound, references resolve, errata name real events and codes), and return a
 plain model. Every problem is a CatalogueError naming the entry and key, never a traceback.
+A catalogue that passed is kept, as JSON, in the user's cache (validator/cache.py): the
+next run with the same files neither imports yaml nor checks it again.
 """
 
 from __future__ import annotations
@@ -10,16 +12,17 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from . import cache
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_CATALOGUE = PACKAGE_DIR.parent / "specs" / "events.yaml"
 BUNDLED_CATALOGUE = PACKAGE_DIR / "_bundled" / "events.yaml"
 META_SCHEMA_PATH = PACKAGE_DIR / "catalogue_schema.yaml"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
-
-# libyaml's loader when PyYAML was built with it: the catalogue loads at every start-up.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# What decides whether a catalogue passes, besides its own bytes: a cached verdict is one of
+# these files as they are.
+CHECKED_BY = (META_SCHEMA_PATH, PACKAGE_DIR / "catalogue.py", PACKAGE_DIR / "catalogue_checks.py",
+              PACKAGE_DIR / "codes.py")
 PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 
 
@@ -48,6 +51,8 @@ def split_path(path: str) -> tuple:
 
 @dataclass
 class NamePlaceholder:
+    """A placeholder of a family's name template: its values, or the pattern they match."""
+
     name: str
     values: tuple[str, ...] | None
     pattern: str | None
@@ -56,6 +61,8 @@ class NamePlaceholder:
 
 @dataclass
 class Cover:
+    """What an erratum covers: a finding code, where and when it applies."""
+
     code: str
     path: str | None = None
     value: dict | bool | None = None
@@ -66,6 +73,8 @@ class Cover:
 
 @dataclass
 class Erratum:
+    """Where the shipped 17.08 code departs from its page, and the findings it explains."""
+
     id: str
     title: str
     description: str
@@ -137,6 +146,8 @@ class EventSpec:
 
 @dataclass
 class Catalogue:
+    """The whole catalogue (specs/events.yaml), checked."""
+
     path: Path
     meta: dict
     definitions: dict
@@ -229,36 +240,11 @@ def referenced_definitions(schema, definitions: dict) -> dict:
     return {k: seen[k] for k in sorted(seen)}
 
 
-def _where(raw: dict, path) -> str:
-    """'events[3] (call_held): data.properties' from a path into the raw catalogue."""
-    parts = list(path)
-    if len(parts) >= 2 and parts[0] in ("events", "errata") and isinstance(parts[1], int):
-        items = raw.get(parts[0]) or []
-        entry = items[parts[1]] if parts[1] < len(items) else {}
-        label = ""
-        if isinstance(entry, dict):
-            label = entry.get("name") or entry.get("name_template") or entry.get("id") or ""
-        head = f"{parts[0]}[{parts[1]}]" + (f" ({label})" if label else "")
-        rest = ".".join(str(p) for p in parts[2:])
-        return head + (f": {rest}" if rest else "")
-    return ".".join(str(p) for p in parts) or "(top level)"
-
-
-def _read_raw(path: Path) -> dict:
+def _read_bytes(path: Path) -> bytes:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        return path.read_bytes()
+    except OSError as exc:
         raise CatalogueError(f"{path}: cannot read the catalogue: {exc}") from None
-    try:
-        raw = yaml.load(text, Loader=_YAML_LOADER)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise CatalogueError(f"{path}: {where}{problem}") from None
-    if not isinstance(raw, dict):
-        raise CatalogueError(f"{path}: the catalogue must be a mapping with catalogue, events, errata")
-    return raw
 
 
 def _event_spec(i: int, entry: dict) -> EventSpec:
@@ -291,19 +277,31 @@ def _cover(c: dict) -> Cover:
 
 
 def load_catalogue(path: str | Path | None = None) -> Catalogue:
-    from .catalogue_checks import CatalogueChecks
-
     path = Path(path) if path else default_catalogue_path()
-    raw = _read_raw(path)
-    meta_schema = yaml.load(META_SCHEMA_PATH.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
-    checks = CatalogueChecks(path, raw, meta_schema, _where)
-    checks.meta_schema()
+    data = _read_bytes(path)
+    raw = cache.cached("catalogue", [data, *map(_checker_bytes, CHECKED_BY)],
+                       lambda: _checked(path, data))
+    return model(path, raw)
+
+
+def _checked(path: Path, data: bytes) -> dict:
+    from . import catalogue_checks  # only when the cache does not hold this catalogue
+
+    return catalogue_checks.checked(path, data).raw
+
+
+def _checker_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:  # an install without sources: the tool's version keys the cache alone
+        return b""
+
+
+def model(path: Path, raw: dict) -> Catalogue:
+    """The model of a catalogue's raw data, which must have passed the checks."""
     events = [_event_spec(i, entry) for i, entry in enumerate(raw["events"])]
-    known_names = checks.events(events)
     errata = [Erratum(entry["id"], entry["title"], " ".join(entry["description"].split()),
                       entry["evidence"], tuple(entry["events"]),
                       [_cover(c) for c in entry["covers"]])
               for entry in raw["errata"]]
-    checks.errata(known_names)
-    checks.meta()
     return Catalogue(path, raw["catalogue"], raw["definitions"], events, errata, raw)

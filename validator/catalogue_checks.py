@@ -1,29 +1,83 @@
-"""What the catalogue's meta-schema cannot say, checked when it loads: placeholders bound,
-references resolved, patterns compiled, value sets' sources well formed, errata naming real
-events and codes. Every problem is one CatalogueError line naming the entry and the key."""
+"""Reading the catalogue's YAML and checking it: its meta-schema, then what the meta-schema
+cannot say: placeholders bound, references resolved, patterns compiled, value sets' sources
+well formed, errata naming real events and codes. Every problem is one CatalogueError line
+naming the entry and the key. Only a catalogue the cache does not hold comes here."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import jsonschema_rs
+import yaml
 
-from .catalogue import DRAFT, CatalogueError, EventSpec, parse_version, placeholders
+from .catalogue import (DRAFT, META_SCHEMA_PATH, Catalogue, CatalogueError, EventSpec, model,
+                        parse_version, placeholders)
 from .codes import BY_CODE
 
 
+def checked(path: Path, data: bytes) -> Catalogue:
+    """The catalogue model once every check passed; the first problem a CatalogueError."""
+    raw = _read_raw(path, data)
+    meta_schema = _yaml_load(META_SCHEMA_PATH.read_text(encoding="utf-8"))
+    checks = CatalogueChecks(path, raw, meta_schema)
+    checks.meta_schema()
+    catalogue = model(path, raw)
+    known_names = checks.events(catalogue.events)
+    checks.errata(known_names)
+    checks.meta()
+    return catalogue
+
+
+def _where(raw: dict, path) -> str:
+    """'events[3] (call_held): data.properties' from a path into the raw catalogue."""
+    parts = list(path)
+    if len(parts) >= 2 and parts[0] in ("events", "errata") and isinstance(parts[1], int):
+        items = raw.get(parts[0]) or []
+        entry = items[parts[1]] if parts[1] < len(items) else {}
+        label = ""
+        if isinstance(entry, dict):
+            label = entry.get("name") or entry.get("name_template") or entry.get("id") or ""
+        head = f"{parts[0]}[{parts[1]}]" + (f" ({label})" if label else "")
+        rest = ".".join(str(p) for p in parts[2:])
+        return head + (f": {rest}" if rest else "")
+    return ".".join(str(p) for p in parts) or "(top level)"
+
+
+def _yaml_load(text: str):
+    # libyaml's loader when PyYAML was built with it.
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def _read_raw(path: Path, data: bytes) -> dict:
+    try:
+        # As read_text() reads it: universal newlines.
+        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError as exc:
+        raise CatalogueError(f"{path}: cannot read the catalogue: {exc}") from None
+    try:
+        raw = _yaml_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise CatalogueError(f"{path}: {where}{problem}") from None
+    if not isinstance(raw, dict):
+        raise CatalogueError(f"{path}: the catalogue must be a mapping with catalogue, events, errata")
+    return raw
+
+
 class CatalogueChecks:
-    def __init__(self, path, raw: dict, meta_schema: dict, where):
+    def __init__(self, path, raw: dict, meta_schema: dict):
         self.path = path
         self.raw = raw
         self.meta_doc = meta_schema
-        self.where = where
         self.definitions = raw.get("definitions")
         self.source_ok = jsonschema_rs.Draft202012Validator(
             meta_schema["$defs"]["value_source"]).is_valid
 
     def fail(self, where_path, message):
-        raise CatalogueError(f"{self.path}: {self.where(self.raw, where_path)}: {message}")
+        raise CatalogueError(f"{self.path}: {_where(self.raw, where_path)}: {message}")
 
     def meta_schema(self) -> None:
         # The compiled engine decides; the Python one explains (only when something is wrong).
@@ -32,7 +86,7 @@ class CatalogueChecks:
 
             error = jsonschema.exceptions.best_match(
                 jsonschema.Draft202012Validator(self.meta_doc).iter_errors(self.raw))
-            raise CatalogueError(f"{self.path}: {self.where(self.raw, error.absolute_path)}: "
+            raise CatalogueError(f"{self.path}: {_where(self.raw, error.absolute_path)}: "
                                  f"{_short(error.message)}")
 
     def events(self, events: list[EventSpec]) -> set[str]:

@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import pkgutil
 import sys
 
 from . import __version__
-from .commands.common import UsageError
+from .errors import UsageError
 
 PROG = "wazo-bus-validator"
+
+# Each command and the module of validator.commands whose register() adds it, in the order
+# `--help` lists them. A run names its command first, so it imports and registers that
+# module only (every module's imports cost start-up); --help and a mistyped command get all.
+COMMANDS = {
+    "listen": "listen", "watch": "watch", "check": "check", "merge": "merge",
+    "deliver": "deliver", "publish": "publish", "examples": "examples", "codes": "codes",
+    "explain": "codes", "docs": "docs", "asyncapi": "asyncapi", "diff": "diff",
+    "schemas": "schemas", "bench": "bench",
+}
 
 
 class Parser(argparse.ArgumentParser):
@@ -23,29 +32,28 @@ class Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def command_modules():
-    """Every module of validator.commands with a register(), in their ORDER."""
-    from . import commands
-    found = []
-    for info in pkgutil.iter_modules(commands.__path__):
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
-        if hasattr(module, "register"):
-            found.append(module)
-    return sorted(found, key=lambda m: (getattr(m, "ORDER", 50), m.__name__))
+def command_modules(command: str | None = None) -> list:
+    """The module registering `command`, or every command module (in COMMANDS' order) when
+    `command` is not one."""
+    names = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    return [importlib.import_module(f"{__package__}.commands.{name}") for name in names]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of `command` alone when it is one (it parses that command's arguments as
+    the whole parser would), else of every command."""
     parser = Parser(prog=PROG, description="Protocol-conformance validator for the Wazo "
                     "17.08 AMQP message bus.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for module in command_modules():
+    for module in command_modules(command):
         module.register(subparsers)
     return parser
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv[0] if argv else None)
     args, extra = parser.parse_known_args(argv)
     if extra and not getattr(args, "accepts_extra", False):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")

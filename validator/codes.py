@@ -6,7 +6,7 @@ table is rendered from this list and a test keeps the two identical.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 ERROR = "error"
 WARNING = "warning"
@@ -14,8 +14,8 @@ INFO = "info"
 SEVERITIES = (ERROR, WARNING, INFO)
 
 
-@dataclass(frozen=True, slots=True)
-class Category:
+# NamedTuples, not frozen dataclasses: as immutable, ten times cheaper to define at start-up.
+class Category(NamedTuple):
     """A family of codes: what a report calls a check (a JUnit testcase, a table section)."""
 
     name: str
@@ -38,8 +38,7 @@ CATEGORIES: tuple[Category, ...] = (
 _BY_LETTER = {c.letter: c for c in CATEGORIES}
 
 
-@dataclass(frozen=True, slots=True)
-class Code:
+class Code(NamedTuple):
     code: str
     slug: str
     severity: str

@@ -18,11 +18,11 @@ import os
 import stat
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import UsageError
-from .reporters import EXTENSIONS, FORMATS, RENDERERS, text as text_report
+from .reporters import EXTENSIONS, FORMATS, RENDERERS
 
 PROG = "wazo-bus-validator"
 DEFAULT_REPORT_DIR = Path("reports")
@@ -30,8 +30,7 @@ DEFAULT_STEM = "wazo-bus-report"
 STDOUT_FORMATS = ("text", "ndjson")  # what goes to stdout when no --output is given
 
 
-@dataclass(frozen=True)
-class ReportTarget:
+class ReportTarget(NamedTuple):  # not a frozen dataclass: cheaper to define at start-up
     format: str
     path: Path | None  # None: standard output
 
@@ -370,6 +369,8 @@ def use_color(args, stream) -> bool:
 
 def render_text(args, summary, stream) -> str:
     """The text report as this run's options want it: statistics only, quiet, coloured."""
+    from .reporters import text as text_report  # a run with no text report never loads it
+
     color = use_color(args, stream)
     if getattr(args, "statistics", False):
         return text_report.statistics(summary, color=color)

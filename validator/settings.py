@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
+from . import cache
 from .codes import validate_selectors
 from .errors import UsageError
 
@@ -22,8 +23,7 @@ FAIL_ON = ("error", "warning", "never")
 COLORS = ("auto", "always", "never")
 
 
-@dataclass(frozen=True)
-class Key:
+class Key(NamedTuple):  # not a frozen dataclass: ten times cheaper to define at start-up
     name: str       # as written in pyproject.toml
     dest: str       # the argparse destination
     env: str        # the environment variable
@@ -72,16 +72,27 @@ def find_pyproject(start: Path) -> tuple[Path, dict] | None:
         if not candidate.is_file():
             continue
         try:
-            with open(candidate, "rb") as f:
-                data = tomllib.load(f)
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+            data = candidate.read_bytes()
+        except OSError as exc:
             raise UsageError(f"{candidate}: cannot read it: {exc}") from None
-        section = data.get("tool", {}).get(SECTION)
+        # Most pyproject.toml files have no section of ours: the cache remembers that (and
+        # the section of those that have one) without importing tomllib at every start-up.
+        section = cache.cached("settings", [SECTION.encode(), data],
+                               lambda: _section(candidate, data))
         if section is not None:
             if not isinstance(section, dict):
                 raise UsageError(f"{candidate}: [tool.{SECTION}] is not a table")
             return candidate, section
     return None
+
+
+def _section(path: Path, data: bytes):
+    import tomllib
+
+    try:
+        return tomllib.loads(data.decode()).get("tool", {}).get(SECTION)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: cannot read it: {exc}") from None
 
 
 def _check(key: Key, value, where: str):

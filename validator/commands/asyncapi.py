@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from . import common
 
-ORDER = 75
-
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(

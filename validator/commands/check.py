@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import glob
 import io
-import multiprocessing
 import os
 import signal
 import sys
@@ -19,8 +18,6 @@ from . import common
 
 BUILTIN = "page examples (built in)"
 PARALLEL_MIN_BYTES = 4 << 20  # below this, one process is faster than forking workers
-
-ORDER = 20
 
 
 def register(subparsers) -> None:
@@ -144,6 +141,8 @@ def _parallel(args, checker, capture: str, jobs: int, file_index) -> Summary:
                  delivery=DeliveryReport(checker))
     names = checker.catalogue.all_names()
     merged = None
+    import multiprocessing  # only a parallel run needs it: not at every start-up
+
     ctx = multiprocessing.get_context("fork")
     # What the workers inherit is never collected: frozen, the collector does not walk it
     # (and so does not copy its pages in each worker).

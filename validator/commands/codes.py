@@ -12,7 +12,6 @@ import orjson
 from .. import codes as C
 from . import common
 
-ORDER = 70
 
 # What each family of codes is checked against, for `explain`.
 FAMILIES = {

@@ -16,7 +16,6 @@ from ..outputs import (  # noqa: F401 - the names the commands use
     StreamOut, prepare_outputs, primary_format, report_path, write_atomic, write_document,
     write_or_check, write_stdout)
 from ..summary import Gate, Summary
-from ..urls import UrlError, checked_url, default_url
 
 
 class Interrupted(BaseException):
@@ -109,6 +108,8 @@ def add_report_options(parser) -> None:
 def bus_url(given: str | None) -> str:
     """--url, else WAZO_BUS_URL, else the local default, parsed by our own parser (a
     password with '/' or '#' is read whole) and handed on encoded for pika."""
+    from ..urls import UrlError, checked_url, default_url  # listen's; check never needs it
+
     try:
         return checked_url(given if given is not None else default_url())
     except UrlError as exc:

@@ -14,8 +14,6 @@ from ..delivery.profiles import ProfileError, load_profiles
 from ..delivery.simulate import token_delivery
 from .common import UsageError
 
-ORDER = 45
-
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(

@@ -14,7 +14,6 @@ from ..contract.model import Contract
 from ..contract.versions import VERSION_TEXT
 from . import common
 
-ORDER = 78
 FORMATS = ("text", "json", "markdown")
 CATALOGUE_SUFFIXES = (".yaml", ".yml")
 FAIL_LEVELS = {BREAKING: (BREAKING,), NON_BREAKING: (BREAKING, NON_BREAKING), INFO: LEVELS}

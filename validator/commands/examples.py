@@ -9,7 +9,6 @@ from ..check import VersionError
 from ..generate.modes import MODES, REALISTIC
 from . import common
 
-ORDER = 60
 FORMATS = ("json", "rst", "capture")
 
 

@@ -21,8 +21,6 @@ from ..sinks import NdjsonSink, ProgressSink, RecordSink
 from ..urls import redact_url
 from . import common
 
-ORDER = 10
-
 
 def add_listen_options(p) -> None:
     p.add_argument("--url", default=None,

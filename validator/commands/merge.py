@@ -11,7 +11,6 @@ from ..reporters import FORMATS
 from ..summary import FORMAT_VERSION, Gate, Summary
 from . import common
 
-ORDER = 25
 
 # What each worker said about its own run, kept per worker in the merged report.
 WORKER_FACTS = ("stop_reason", "messages_received", "may_have_lost", "lost_estimate",

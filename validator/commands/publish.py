@@ -18,7 +18,6 @@ from ..urls import redact_url, scrub
 from . import common
 from .examples import build_generator
 
-ORDER = 50
 CONNECT_TIMEOUT = 3.0
 
 

@@ -9,8 +9,6 @@ from ..schemagen import REPO_SCHEMAS, stale_files, write_all
 from ..reporters.wording import plural
 from . import common
 
-ORDER = 80
-
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("schemas", help="generate schemas/ from the catalogue",

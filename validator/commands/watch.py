@@ -21,7 +21,6 @@ import time
 from . import common
 from .listen import LiveRun, add_listen_options, stop_on_signals
 
-ORDER = 11
 USAGE = "watch [listen options] [--settle S] [--settle-max S] -- COMMAND [ARGS...]"
 
 

@@ -1,0 +1,83 @@
+"""The command table: a run registers its own command only, --help still lists them all."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+import subprocess
+import sys
+
+import pytest
+
+from validator import cli, commands
+
+
+def _subcommands(parser) -> list[str]:
+    action = next(a for a in parser._actions if a.dest == "command")
+    return list(action.choices)
+
+
+def test_the_table_names_every_command_module():
+    registering = {info.name for info in pkgutil.iter_modules(commands.__path__)
+                   if hasattr(importlib.import_module(f"validator.commands.{info.name}"),
+                              "register")}
+    assert set(cli.COMMANDS.values()) == registering
+
+
+def test_the_full_parser_has_the_tables_commands_in_its_order():
+    assert _subcommands(cli.build_parser()) == list(cli.COMMANDS)
+
+
+@pytest.mark.parametrize("command", list(cli.COMMANDS))
+def test_a_command_parser_registers_that_command(command):
+    assert command in _subcommands(cli.build_parser(command))
+
+
+def _lists_every_command(text: str) -> bool:
+    return all(f" {command} " in text or f"'{command}'" in text for command in cli.COMMANDS)
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["chek"]])
+def test_help_and_a_mistyped_command_list_every_command(argv, capsys):
+    with pytest.raises(SystemExit):
+        cli.main(argv)
+    shown = capsys.readouterr()
+    assert _lists_every_command(shown.out + shown.err)
+
+
+def test_no_command_prints_the_help_of_every_command(capsys):
+    assert cli.main([]) == 2
+    assert _lists_every_command(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("argv", [
+    ["check", "a.jsonl", "--format", "json,junit", "--output", "out", "-q", "--jobs", "2"],
+    ["check", "--select", "A5", "--select", "B1", "--fail-on", "warning"],
+    ["explain", "A500"],
+    ["merge", "a.json", "b.json", "--exit-zero"],
+])
+def test_a_command_alone_parses_as_the_whole_parser(argv):
+    alone = cli.build_parser(argv[0]).parse_known_args(argv)
+    whole = cli.build_parser().parse_known_args(argv)
+    assert vars(alone[0]).keys() == vars(whole[0]).keys()
+    assert {k: v for k, v in vars(alone[0]).items() if not callable(v)} == \
+        {k: v for k, v in vars(whole[0]).items() if not callable(v)}
+    assert alone[1] == whole[1]
+
+
+def test_a_check_run_loads_only_what_it_uses(tmp_path):
+    """Start-up: no other command, nor what only listen, a parallel run or a text report
+    needs; with the catalogue and pyproject.toml cached (the first run), neither their
+    parsers nor the catalogue's checks."""
+    script = ("import sys; from validator.cli import main; main(['check', '--format', 'json', "
+              "'--output', '-', '-q']); print(sorted(m for m in sys.modules if m.startswith("
+              "('validator.commands.', 'validator.urls', 'validator.reporters.text', "
+              "'validator.catalogue_checks', 'multiprocessing', 'hashlib', 'tomllib'))), "
+              "file=sys.stderr)")
+    env = dict(os.environ, WAZO_BUS_CACHE_DIR=str(tmp_path))
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              timeout=120, env=env)
+    loaded = done.stderr.strip().splitlines()[-1]
+    assert loaded == "['validator.commands.check', 'validator.commands.common']", done.stderr
