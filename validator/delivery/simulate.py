@@ -222,7 +222,11 @@ class Simulator:
     def _contract_acl(self, name: str, msg: dict):
         """(documented, ACL): ACL is the filled template, None when the page documents no
         ACL, or False when unknown (a bound value is missing)."""
-        hit = self.checker.resolve(name)
+        return self.contract_of(self.checker.resolve(name), msg)
+
+    @staticmethod
+    def contract_of(hit, msg: dict):
+        """_contract_acl from the checker's resolve() answer for the message's name."""
         if hit is None:
             return False, False
         compiled, name_values = hit
@@ -294,7 +298,10 @@ class Simulator:
         return self.audience(dispatch.acl, concerned)
 
     def concerned_user(self, name: str, msg: dict) -> str | None:
-        path = self.concerns.get(name)
+        return self.concerned_at(self.concerns.get(name), msg)
+
+    def concerned_at(self, path: tuple | None, msg: dict) -> str | None:
+        """The UUID at `path` (the name's entry of specs/delivery.yaml), else None."""
         value = _value_at(msg, path) if path else None
         return value if type(value) is str and self.uuid_re.match(value) else None
 

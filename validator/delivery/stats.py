@@ -68,16 +68,31 @@ def _ordered(counter: Counter) -> dict:
         order.index(k) if k in order else len(order), k)) if counter[k]}
 
 
+def counts_of(delivery: Delivery) -> tuple[str, str, str, bool, str | None]:
+    """What a delivery counts: (the entry it is counted in, its actual and expected
+    receivers' labels, lost to its user, its consequence's code)."""
+    if delivery.name is None:
+        key = NOT_AN_EVENT
+    else:
+        key = delivery.name if delivery.documented else UNDOCUMENTED
+    concerned = delivery.concerned
+    return (key, delivery.actual.label(concerned),
+            delivery.expected.label(concerned) if delivery.expected else UNKNOWN,
+            delivery.lost, delivery.consequence.code if delivery.consequence else None)
+
+
 class DeliveryStats:
     def __init__(self):
         self.events: dict[str, _EventDelivery] = {}
 
     def add(self, delivery: Delivery) -> "_EventDelivery":
         """Counts one message's delivery; returns the entry it was counted in."""
-        if delivery.name is None:
-            key = NOT_AN_EVENT
-        else:
-            key = delivery.name if delivery.documented else UNDOCUMENTED
+        return self.count(*counts_of(delivery))
+
+    def count(self, key: str, actual: str, expected: str, lost: bool, code: str | None
+              ) -> "_EventDelivery":
+        """add() of a delivery already reduced to its counts_of() (DeliveryReport keeps
+        them per delivery shape); returns the entry it was counted in."""
         stats = self.events.get(key)
         if stats is None:
             if len(self.events) >= NAMES_KEPT:  # an open family (AMI) has endless names
@@ -86,13 +101,12 @@ class DeliveryStats:
             if stats is None:
                 stats = self.events[key] = _EventDelivery()
         stats.messages += 1
-        concerned = delivery.concerned
-        stats.actual[delivery.actual.label(concerned)] += 1
-        stats.expected[delivery.expected.label(concerned) if delivery.expected else UNKNOWN] += 1
-        if delivery.lost:
+        stats.actual[actual] += 1
+        stats.expected[expected] += 1
+        if lost:
             stats.lost += 1
-        if delivery.consequence is not None:
-            stats.consequences[delivery.consequence.code] += 1
+        if code is not None:
+            stats.consequences[code] += 1
         return stats
 
     def merge(self, other: DeliveryStats) -> DeliveryStats:
