@@ -11,7 +11,7 @@ from ..check.template import MISSING, get_path, render
 from ..findings import MessageResult
 from .matcher import ABSENT, DROPPED, NULL, STRING, decode
 from .simulate import Audience, Simulator, consequence_of
-from .stats import UNKNOWN, DeliveryStats, counts_of
+from .stats import DeliveryStats, counts_of
 
 CRASH = "X901"
 COUNTED_NAMES = 2000
@@ -34,8 +34,8 @@ class DeliveryReport:
         # Kept per compiled event, so that an open family's endless names share one entry.
         self.resolve = checker.resolve
         self.as_documented: dict = {}
-        # name -> (actual label, expected label): a conforming message of a name seen
-        # before costs three increments (bounded: an open family has endless names)
+        # name -> its counts (counts_of): a conforming message of a name seen before costs
+        # one increment (bounded: an open family has endless names)
         self.counted_as: dict = {}
         # Any other message: its delivery depends only on the name, the dispatch, the ACL
         # given, the ACL the page documents and the user concerned, and the UUIDs in them
@@ -73,9 +73,8 @@ class DeliveryReport:
             if counted is not None:
                 entry = stats.events.get(name)
                 if entry is not None:
-                    entry.messages += 1
-                    entry.actual[counted[0]] += 1
-                    entry.expected[counted[1]] += 1
+                    tally = entry.tally
+                    tally[counted] = tally.get(counted, 0) + 1
                     return result
             hit = self.resolve(name) if name is not None else None
             if hit is not None:  # (none: its findings were left out, --select/--ignore)
@@ -97,11 +96,10 @@ class DeliveryReport:
         if known is not None:
             if known.name != result.name:
                 known = replace(known, name=result.name)
-            stats.add(known)
-            if len(self.counted_as) < COUNTED_NAMES:
-                self.counted_as[result.name] = (
-                    known.actual.label(known.concerned),
-                    known.expected.label(known.concerned) if known.expected else UNKNOWN)
+            key, counts = counts_of(known)
+            stats.count(key, counts)
+            if len(self.counted_as) < COUNTED_NAMES and key == result.name:
+                self.counted_as[result.name] = counts
             return result
         delivery = self._simulate(result, body, msg)
         stats.add(delivery)
@@ -128,15 +126,24 @@ class DeliveryReport:
     def _name(self, name: str) -> tuple:
         """(its shapes' first key, the checker's resolve() answer, the path of the user it
         concerns, the message paths its documented ACL is filled from, or True when that is
-        the user's UUID alone): the undocumented names that concern no user are delivered
-        alike."""
+        the user's UUID alone, and then the ACL's text around it): the undocumented names
+        that concern no user are delivered alike."""
         hit = self.resolve(name)
         path = self.sim.concerns.get(name)
         template = hit[0].acl if hit is not None else None
         filled_from = () if template is None else tuple(
             part[2] for part in template.parts if type(part) is not str and part[0] == "path")
-        info = (None if hit is None and path is None else name, hit, path,
-                True if filled_from and filled_from == (path,) else filled_from)
+        around = None
+        if filled_from and filled_from == (path,):
+            filled_from = True
+            if all(type(key) is str for key in path):  # the template fills in a marker
+                marked = "\x00"
+                for key in reversed(path):
+                    marked = {key: marked}
+                filled = template.fill(marked, hit[1])
+                around = tuple(filled.split("\x00")) if type(filled) is str else ()
+                around = around if len(around) == 2 else None
+        info = (None if hit is None and path is None else name, hit, path, filled_from, around)
         if len(self._names) < COUNTED_NAMES:
             self._names[name] = info
         return info
@@ -157,12 +164,16 @@ class DeliveryReport:
             pieces[i] = at
         return tuple(pieces)
 
-    def _filled_shape(self, msg, filled_from: tuple, path, concerned, uuids: dict) -> tuple:
+    def _filled_shape(self, msg, info: tuple, concerned, uuids: dict):
         """The shape of an ACL that is the page's template filled from the message: each
         value it was filled from, a UUID as its position in `uuids`, else as rendered (the
-        template's own words are the name's). No scan of the ACL: its UUIDs are values."""
-        out = []
-        for where in ((path,) if filled_from is True else filled_from):
+        template's own words are the name's). No scan of the ACL: its UUIDs are values
+        (first: whether the message concerns a user, whose UUID has position 0)."""
+        path, filled_from = info[2], info[3]
+        if filled_from is True:  # filled from the user's UUID alone, or from a non-UUID
+            return ONLY_CONCERNED if concerned is not None else msg["required_acl"]
+        out = [concerned is None]
+        for where in filled_from:
             if where == path and concerned is not None:
                 out.append(0)
                 continue
@@ -172,8 +183,8 @@ class DeliveryReport:
                 if at is None:
                     at = uuids[value] = len(uuids)
                 out.append(at)
-            else:
-                out.append(value)
+            else:  # (one with a UUID in it, before a newline say: that UUID is one of them)
+                out.append(self._shape(value, uuids))
         return tuple(out)
 
     def _key(self, msg):
@@ -183,28 +194,29 @@ class DeliveryReport:
         name = msg.get("name") if type(msg) is dict else None
         if type(name) is not str:
             return NOT_AN_EVENT_SHAPE  # all counted alike, with no consequence
-        first, hit, path, filled_from = self._names.get(name) or self._name(name)
+        info = self._names.get(name) or self._name(name)
         uuids = {}
         concerned = None
-        if path is not None:
-            concerned = self.sim.concerned_at(path, msg)
+        if info[2] is not None:
+            concerned = self.sim.concerned_at(info[2], msg)
             if concerned is not None:
                 if not self._uuid_in.fullmatch(concerned):  # a newline after it
                     return None
                 uuids[concerned] = 0
-        contract = self.sim.contract_of(hit, msg)[1]
         acl = msg.get("required_acl", MISSING)
+        around = info[4]
+        if around is not None and concerned is not None and type(acl) is str \
+                and acl == around[0] + concerned + around[1]:
+            return (info[0], FILLED, ONLY_CONCERNED), uuids, acl, acl, concerned
+        contract = self.sim.contract_of(info[1], msg)[1]
         if type(acl) is str:
             if acl != contract:
-                key = (first, STRING, self._shape(acl, uuids), self._shape(contract, uuids),
+                key = (info[0], STRING, self._shape(acl, uuids), self._shape(contract, uuids),
                        concerned is None)
-            elif filled_from is True and concerned is not None:
-                key = (first, FILLED, ONLY_CONCERNED)
             else:
-                key = (first, FILLED, self._filled_shape(msg, filled_from, path, concerned, uuids)
-                       if filled_from else (), concerned is None)
+                key = (info[0], FILLED, self._filled_shape(msg, info, concerned, uuids))
         elif acl is MISSING or acl is None:
-            key = (first, ABSENT if acl is MISSING else NULL, self._shape(contract, uuids),
+            key = (info[0], ABSENT if acl is MISSING else NULL, self._shape(contract, uuids),
                    concerned is None)
         else:
             return None  # websocketd drops it: its words say why
@@ -226,10 +238,11 @@ class DeliveryReport:
                 self.shapes[shaped[0]] = self._counts(delivery, tuple(shaped[1]))
             stats.add(delivery)
             return self._with(result, delivery.consequence)
-        counted_in, actual, expected, lost, code, audiences = known
-        stats.count(counted_in, actual, expected, lost, code)
+        counted_in, counts, audiences = known
+        stats.count(counted_in, counts)
         if audiences is None:
             return result
+        code = counts[3]
         if (self.select and not C.matches(code, self.select)) or (
                 self.ignore and C.matches(code, self.ignore)):
             return result

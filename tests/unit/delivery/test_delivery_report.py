@@ -191,10 +191,11 @@ def test_the_values_an_acl_is_filled_from_make_its_shape():
     counted, reference = DeliveryStats(), DeliveryStats()
     rk, msg = valid_message("plugin_install_progress")
     rng = random.Random(5)
-    for _ in range(200):
+    for _ in range(300):
         msg["data"]["uuid"] = rng.choice([str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                                          "x", "None"])
-        msg["data"]["status"] = rng.choice(["completed", "starting", msg["data"]["uuid"], OTHER])
+                                          OTHER, "x", "None"])
+        msg["data"]["status"] = rng.choice(["completed", "starting", msg["data"]["uuid"], OTHER,
+                                            OTHER + "\n"])  # (Python's $ matches before it)
         msg["required_acl"] = rng.choice([
             f"events.plugin.install.{msg['data']['uuid']}.{msg['data']['status']}",
             f"events.plugin.install.{OTHER}.completed"])
