@@ -10,7 +10,7 @@ from .. import codes as C
 from ..check.template import MISSING, get_path, render
 from ..findings import MessageResult
 from .matcher import ABSENT, DROPPED, NULL, STRING, decode
-from .simulate import Audience, Simulator, consequence_of
+from .simulate import Audience, Simulator, acl_erratum, consequence_of
 from .stats import DeliveryStats, counts_of
 
 CRASH = "X901"
@@ -248,11 +248,9 @@ class DeliveryReport:
             return result
         _, uuids, acl, contract, concerned = shaped
         order = tuple(uuids)
-        erratum = next((f.erratum for f in result.findings
-                        if f.erratum and f.code.startswith("A5")), None)
         return self._with(result, consequence_of(
             _audience(audiences[0], order, acl), _audience(audiences[1], order, contract),
-            concerned, erratum))
+            concerned, acl_erratum(result.findings)))
 
     @staticmethod
     def _counts(delivery, order: tuple):

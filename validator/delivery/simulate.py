@@ -173,6 +173,15 @@ def consequence_of(actual: Audience, expected: Audience | None, concerned: str |
     return Consequence(code, text, erratum)
 
 
+def acl_erratum(findings) -> str | None:
+    """The erratum that covers a message's ACL finding (A5xx), if any: its consequence is
+    that erratum's."""
+    for finding in findings:
+        if finding.erratum and finding.code.startswith("A5"):
+            return finding.erratum
+    return None
+
+
 def token_delivery(token: Token, dispatch: Dispatch) -> tuple[bool, str]:
     """(delivered, reason) for one client holding `token`, subscribed to the event."""
     if dispatch.kind == ABSENT:
@@ -322,9 +331,6 @@ class Simulator:
             expected = None
         else:
             expected = self.audience(contract, concerned)
-        erratum = None
-        if result is not None:
-            erratum = next((f.erratum for f in result.findings
-                            if f.erratum and f.code.startswith("A5")), None)
+        erratum = acl_erratum(result.findings) if result is not None else None
         return Delivery(name, documented, concerned, actual, expected,
                         consequence_of(actual, expected, concerned, erratum))
