@@ -196,19 +196,19 @@ class DeliveryReport:
             return NOT_AN_EVENT_SHAPE  # all counted alike, with no consequence
         info = self._names.get(name) or self._name(name)
         uuids = {}
-        concerned = None
+        concerned, contract = None, MISSING  # (not known yet)
         if info[2] is not None:
-            concerned = self.sim.concerned_at(info[2], msg)
+            value = get_path(msg, info[2])
+            concerned = self.sim.user_of(value)
             if concerned is not None:
                 if not self._uuid_in.fullmatch(concerned):  # a newline after it
                     return None
                 uuids[concerned] = 0
+            if info[4] is not None:  # the page's ACL: this value in the template's words
+                contract = False if value is MISSING else info[4][0] + render(value) + info[4][1]
+        if contract is MISSING:
+            contract = self.sim.contract_of(info[1], msg)[1]
         acl = msg.get("required_acl", MISSING)
-        around = info[4]
-        if around is not None and concerned is not None and type(acl) is str \
-                and acl == around[0] + concerned + around[1]:
-            return (info[0], FILLED, ONLY_CONCERNED), uuids, acl, acl, concerned
-        contract = self.sim.contract_of(info[1], msg)[1]
         if type(acl) is str:
             if acl != contract:
                 key = (info[0], STRING, self._shape(acl, uuids), self._shape(contract, uuids),

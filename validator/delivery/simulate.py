@@ -311,7 +311,10 @@ class Simulator:
 
     def concerned_at(self, path: tuple | None, msg: dict) -> str | None:
         """The UUID at `path` (the name's entry of specs/delivery.yaml), else None."""
-        value = _value_at(msg, path) if path else None
+        return self.user_of(_value_at(msg, path) if path else None)
+
+    def user_of(self, value) -> str | None:
+        """The value found where the event's user is: that user's UUID, when it is one."""
         return value if type(value) is str and self.uuid_re.match(value) else None
 
     # -- one message -----------------------------------------------------------------
