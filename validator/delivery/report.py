@@ -18,6 +18,7 @@ COUNTED_NAMES = 2000
 SHAPES_KEPT = 8192  # delivery shapes remembered (bounded: cleared when full)
 FILLED = object()  # a shape's mark: the ACL given is the one the page documents
 ONLY_CONCERNED = object()  # ... filled from the UUID of the user it concerns only
+NOT_AN_EVENT_SHAPE = ((DROPPED,), (), None, None, None)  # _key() of a body with no name
 
 
 class DeliveryReport:
@@ -42,7 +43,7 @@ class DeliveryReport:
         # only by which are equal (the profiles name no UUID: checked here). So one
         # simulation stands for every message of the same shape: its counts are kept, and
         # when it has a consequence, its audiences with their users as UUID positions, to
-        # word this message's own (docs/engine.md, "delivery shapes").
+        # word this message's own (docs/delivery.md, "What a run pays per message").
         uuid = checker.catalogue.definitions["uuid"]["pattern"]
         inner = uuid.removeprefix("^").removesuffix("$")
         self._uuid_in = re.compile(inner)
@@ -267,8 +268,6 @@ class DeliveryReport:
                 audiences.append((audience, None if audience.user is None
                                   else order.index(audience.user)))
         return (*counts_of(delivery), audiences)
-
-NOT_AN_EVENT_SHAPE = ((DROPPED,), {}, None, None, None)
 
 
 def _audience(template: tuple, order: tuple, acl) -> Audience:
