@@ -173,6 +173,15 @@ def consequence_of(actual: Audience, expected: Audience | None, concerned: str |
     return Consequence(code, text, erratum)
 
 
+def acl_erratum(findings) -> str | None:
+    """The erratum that covers a message's ACL finding (A5xx), if any: its consequence is
+    that erratum's."""
+    for finding in findings:
+        if finding.erratum and finding.code.startswith("A5"):
+            return finding.erratum
+    return None
+
+
 def token_delivery(token: Token, dispatch: Dispatch) -> tuple[bool, str]:
     """(delivered, reason) for one client holding `token`, subscribed to the event."""
     if dispatch.kind == ABSENT:
@@ -222,7 +231,11 @@ class Simulator:
     def _contract_acl(self, name: str, msg: dict):
         """(documented, ACL): ACL is the filled template, None when the page documents no
         ACL, or False when unknown (a bound value is missing)."""
-        hit = self.checker.resolve(name)
+        return self.contract_of(self.checker.resolve(name), msg)
+
+    @staticmethod
+    def contract_of(hit, msg: dict):
+        """_contract_acl from the checker's resolve() answer for the message's name."""
         if hit is None:
             return False, False
         compiled, name_values = hit
@@ -294,8 +307,14 @@ class Simulator:
         return self.audience(dispatch.acl, concerned)
 
     def concerned_user(self, name: str, msg: dict) -> str | None:
-        path = self.concerns.get(name)
-        value = _value_at(msg, path) if path else None
+        return self.concerned_at(self.concerns.get(name), msg)
+
+    def concerned_at(self, path: tuple | None, msg: dict) -> str | None:
+        """The UUID at `path` (the name's entry of specs/delivery.yaml), else None."""
+        return self.user_of(_value_at(msg, path) if path else None)
+
+    def user_of(self, value) -> str | None:
+        """The value found where the event's user is: that user's UUID, when it is one."""
         return value if type(value) is str and self.uuid_re.match(value) else None
 
     # -- one message -----------------------------------------------------------------
@@ -315,9 +334,6 @@ class Simulator:
             expected = None
         else:
             expected = self.audience(contract, concerned)
-        erratum = None
-        if result is not None:
-            erratum = next((f.erratum for f in result.findings
-                            if f.erratum and f.code.startswith("A5")), None)
+        erratum = acl_erratum(result.findings) if result is not None else None
         return Delivery(name, documented, concerned, actual, expected,
                         consequence_of(actual, expected, concerned, erratum))

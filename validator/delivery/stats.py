@@ -30,7 +30,7 @@ LABELS = {
 
 
 class _EventDelivery:
-    __slots__ = ("actual", "consequences", "expected", "lost", "messages")
+    __slots__ = ("actual", "consequences", "expected", "lost", "messages", "tally")
 
     def __init__(self):
         self.messages = 0
@@ -38,8 +38,25 @@ class _EventDelivery:
         self.actual: Counter = Counter()
         self.lost = 0
         self.consequences: Counter = Counter()
+        # counts_of()[1] -> messages not yet in the counts above: one increment per
+        # message instead of five (settled before the counts are read)
+        self.tally: dict = {}
+
+    def settle(self) -> _EventDelivery:
+        for (actual, expected, lost, code), n in self.tally.items():
+            self.messages += n
+            self.actual[actual] += n
+            self.expected[expected] += n
+            if lost:
+                self.lost += n
+            if code is not None:
+                self.consequences[code] += n
+        self.tally = {}
+        return self
 
     def merge(self, other: _EventDelivery) -> None:
+        self.settle()
+        other.settle()
         self.messages += other.messages
         self.expected.update(other.expected)
         self.actual.update(other.actual)
@@ -47,6 +64,7 @@ class _EventDelivery:
         self.consequences.update(other.consequences)
 
     def as_dict(self) -> dict:
+        self.settle()
         return {"messages": self.messages, "expected": _ordered(self.expected),
                 "actual": _ordered(self.actual), "lost": self.lost,
                 "consequences": dict(sorted(self.consequences.items()))}
@@ -68,16 +86,30 @@ def _ordered(counter: Counter) -> dict:
         order.index(k) if k in order else len(order), k)) if counter[k]}
 
 
+def counts_of(delivery: Delivery) -> tuple[str, tuple[str, str, bool, str | None]]:
+    """What a delivery counts: (the entry it is counted in, (its actual and expected
+    receivers' labels, lost to its user, its consequence's code))."""
+    if delivery.name is None:
+        key = NOT_AN_EVENT
+    else:
+        key = delivery.name if delivery.documented else UNDOCUMENTED
+    concerned = delivery.concerned
+    return key, (delivery.actual.label(concerned),
+                 delivery.expected.label(concerned) if delivery.expected else UNKNOWN,
+                 delivery.lost, delivery.consequence.code if delivery.consequence else None)
+
+
 class DeliveryStats:
     def __init__(self):
         self.events: dict[str, _EventDelivery] = {}
 
     def add(self, delivery: Delivery) -> "_EventDelivery":
         """Counts one message's delivery; returns the entry it was counted in."""
-        if delivery.name is None:
-            key = NOT_AN_EVENT
-        else:
-            key = delivery.name if delivery.documented else UNDOCUMENTED
+        return self.count(*counts_of(delivery))
+
+    def count(self, key: str, counts: tuple) -> "_EventDelivery":
+        """add() of a delivery already reduced to its counts_of() (DeliveryReport keeps
+        them per delivery shape); returns the entry it was counted in."""
         stats = self.events.get(key)
         if stats is None:
             if len(self.events) >= NAMES_KEPT:  # an open family (AMI) has endless names
@@ -85,14 +117,8 @@ class DeliveryStats:
                 stats = self.events.get(key)
             if stats is None:
                 stats = self.events[key] = _EventDelivery()
-        stats.messages += 1
-        concerned = delivery.concerned
-        stats.actual[delivery.actual.label(concerned)] += 1
-        stats.expected[delivery.expected.label(concerned) if delivery.expected else UNKNOWN] += 1
-        if delivery.lost:
-            stats.lost += 1
-        if delivery.consequence is not None:
-            stats.consequences[delivery.consequence.code] += 1
+        tally = stats.tally
+        tally[counts] = tally.get(counts, 0) + 1
         return stats
 
     def merge(self, other: DeliveryStats) -> DeliveryStats:
@@ -105,7 +131,7 @@ class DeliveryStats:
         return self
 
     def as_dict(self) -> dict:
-        events = {k: self.events[k].as_dict() for k in sorted(self.events)}
+        events = {k: self.events[k].as_dict() for k in sorted(self.events)}  # (settled)
         return {
             "format": FORMAT,
             "messages": sum(e.messages for e in self.events.values()),
