@@ -9,9 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import jsonschema_rs
-import yaml
-
+from .. import cache
 from ..catalogue import Catalogue, split_path
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -19,7 +17,6 @@ SPECS_DIR = PACKAGE_DIR.parent / "specs"
 BUNDLED_DIR = PACKAGE_DIR / "_bundled"
 PROFILES_SCHEMA = PACKAGE_DIR / "profiles_schema.yaml"
 DELIVERY_SCHEMA = PACKAGE_DIR / "delivery_schema.yaml"
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class ProfileError(Exception):
@@ -61,10 +58,32 @@ class Profiles:
 
 
 def _read(path: Path, schema_path: Path, what: str) -> dict:
+    """The file's content once valid, from the cache when neither it, its schema nor this
+    module changed (yaml is then never imported)."""
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
+        data = path.read_bytes()
     except OSError as exc:
         raise ProfileError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
+    inputs = [data, *(_bytes_or_nothing(p) for p in (schema_path, Path(__file__)))]
+    return cache.cached(what.split()[0], inputs, lambda: _checked(path, data, schema_path, what))
+
+
+def _bytes_or_nothing(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:  # an install without sources: the tool's version keys the cache alone
+        return b""
+
+
+def _checked(path: Path, data: bytes, schema_path: Path, what: str) -> dict:
+    import jsonschema_rs
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        # As read_text() reads it: universal newlines.
+        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+        raw = yaml.load(text, Loader=loader)
     except UnicodeDecodeError:
         raise ProfileError(f"{path}: the {what} is not UTF-8") from None
     except yaml.YAMLError as exc:
@@ -72,7 +91,7 @@ def _read(path: Path, schema_path: Path, what: str) -> dict:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ProfileError(f"{path}: {where}{problem}") from None
-    schema = yaml.load(schema_path.read_text(encoding="utf-8"), Loader=_LOADER)
+    schema = yaml.load(schema_path.read_text(encoding="utf-8"), Loader=loader)
     if jsonschema_rs.validator_for(schema).is_valid(raw):
         return raw
     import jsonschema  # its best_match explains a broken file best; a valid one never needs it
