@@ -80,6 +80,10 @@ class _Run:
     # process_data_events slice in consume(), not per message.
 
     def on_message(self, session: _Session, channel, method, properties, body) -> None:
+        """A delivery through pika's own path (shared mode; in private mode, what pika
+        held when the reader took over): after what the reader decoded before it."""
+        if session.reader is not None and session.reader.pending:
+            self.hand_over(session)
         self.received += 1
         if self.max_reached:
             return  # beyond max_messages: not handed over (by request)
@@ -95,6 +99,36 @@ class _Run:
         if self.messages == self.max_messages:
             self.max_reached = True
 
+    def hand_over(self, session: _Session) -> None:
+        """What the reader decoded (frames.py), in order, as on_message would one by one."""
+        reader = session.reader
+        if reader is None or not reader.pending:
+            return
+        pack, deliver, src = self.pack, self.on_delivery, self.src
+        for routing_key, body, properties, exchange, received_at, tag in reader.take():
+            self.received += 1
+            if self.max_reached:
+                continue  # beyond max_messages: not handed over (by request)
+            if src._stop_request is not None and self.past_cutoff():
+                continue
+            self.messages += 1
+            self.last_tag = tag
+            try:
+                deliver(pack(routing_key, body, properties, exchange, received_at))
+            except Exception as exc:
+                raise _CallbackFailed(exc) from exc
+            if self.messages == self.max_messages:
+                self.max_reached = True
+
+    def rescue(self, session: _Session) -> None:
+        """The connection failed: what the reader had decoded is handed over all the same
+        (it reached this client; dropping it would lose it silently)."""
+        try:
+            self.hand_over(session)
+        except _CallbackFailed as failed:
+            session.close()
+            raise failed.exc from None
+
     def past_cutoff(self) -> bool:
         """After a stop request, hand-overs continue for DRAIN_MAX at most: a slow callback
         must not hold a stop for the ~1,000 tiny messages one ~100 KiB read can bring."""
@@ -109,6 +143,7 @@ class _Run:
 
     def after_slice(self, received_before: int, messages_before: int, started: float) -> None:
         """Per-slice bookkeeping of what on_message no longer does per message."""
+        self.hand_over(self.session)
         if self.received != received_before:
             now = time.monotonic()
             if self.first_rx_since_poll is None:
@@ -278,6 +313,7 @@ class _Run:
             self.src.stop("signal:SIGINT")
             reason = self.src._stop_request
         except (pika.exceptions.AMQPError, _cw.AMQPConnectorException, OSError) as exc:
+            self.rescue(session)
             raise _ConnectionLost(describe(exc)) from None
 
         if self.src.shared is not None:
@@ -288,6 +324,7 @@ class _Run:
             self.poll(session, time.monotonic(), final=True)
         except Exception:
             pass
+        self.rescue(session)   # what came during that last sample
         session.close()
         return reason
 
@@ -328,7 +365,9 @@ class _Run:
                     last = self.received
                     quiet_since = time.monotonic()
                 elif time.monotonic() - quiet_since >= DRAIN_QUIET:
-                    if self.ready_count(session) == 0:
+                    ready = self.ready_count(session)
+                    self.hand_over(session)   # what came during that sample, if anything
+                    if ready == 0 and self.received == last:
                         break
                     quiet_since = time.monotonic()
         except _CallbackFailed as failed:
@@ -342,6 +381,7 @@ class _Run:
         except (pika.exceptions.AMQPError, _cw.AMQPConnectorException, OSError) as exc:
             _LOG.info("connection lost while draining: %s", scrub(describe(exc), self.src.url))
             self.drain_cut = True
+            self.rescue(session)
         finally:
             if self.on_slice is not None:
                 self.on_slice()

@@ -117,6 +117,7 @@ class _Session:
         self.queue = queue
         self.consumer_tag: str | None = None
         self.cancelled: str | None = None
+        self.reader = None   # frames.DeliveryReader of a private queue's consumer
 
     def close(self) -> None:
         try:
