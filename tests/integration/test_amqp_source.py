@@ -101,6 +101,22 @@ def test_exotic_header_types_are_made_json_able(publisher, prefix, source_thread
 
 
 @broker
+def test_bodies_of_several_frames_and_none_arrive_whole_and_in_order(publisher, prefix,
+                                                                     source_thread):
+    """The source decodes its deliveries itself (frames.py): a body larger than the broker's
+    frame size (128 KiB) comes in several body frames, an empty one in none."""
+    st = source_thread(AmqpSource(BROKER_URL, bindings=[f"{prefix}.#"]), max_messages=6,
+                       duration=20)
+    st.start()
+    bodies = [b"", b"x" * 400_000, b"{}", bytes(range(256)) * 1000, b"", b"[1]"]
+    for body in bodies:
+        publisher.publish(f"{prefix}.big", body)
+    st.join(15)
+    assert [d.body for d in st.deliveries] == bodies
+    assert all(d.routing_key == f"{prefix}.big" for d in st.deliveries)
+
+
+@broker
 def test_max_messages_stops_exactly_at_n_even_with_more_buffered(publisher, prefix,
                                                                  source_thread):
     gate = threading.Event()
