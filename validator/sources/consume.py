@@ -104,17 +104,16 @@ class _Run:
         reader = session.reader
         if reader is None or not reader.pending:
             return
-        pack, deliver, src = self.pack, self.on_delivery, self.src
-        for routing_key, body, properties, exchange, received_at, tag in reader.take():
+        deliver, src = self.on_delivery, self.src
+        for item in reader.take():    # a Delivery, or its tuple (raw): made by the reader
             self.received += 1
             if self.max_reached:
                 continue  # beyond max_messages: not handed over (by request)
             if src._stop_request is not None and self.past_cutoff():
                 continue
             self.messages += 1
-            self.last_tag = tag
             try:
-                deliver(pack(routing_key, body, properties, exchange, received_at))
+                deliver(item)
             except Exception as exc:
                 raise _CallbackFailed(exc) from exc
             if self.messages == self.max_messages:
@@ -218,7 +217,8 @@ class _Run:
         )
 
     def connect(self) -> _Session:
-        session = self.src._open_session(self.on_message, self.on_cancel)
+        session = self.src._open_session(self.on_message, self.on_cancel,
+                                         tuple if self.pack is _fields else Delivery)
         self.src.queue_name = session.queue
         self.last_tag = self.acked_tag = 0   # delivery tags are per channel
         self.acked_messages = self.messages

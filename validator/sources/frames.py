@@ -30,12 +30,15 @@ from pika import spec as _spec
 from .model import properties_dict
 
 _HEAD = struct.Struct(">BHL").unpack_from     # frame type, channel, payload size
-_U64 = struct.Struct(">Q").unpack_from
-_DELIVER = struct.pack(">HH", _spec.Basic.Deliver.INDEX >> 16, _spec.Basic.Deliver.INDEX & 0xFFFF)
-_BASIC = struct.pack(">H", _spec.Basic.INDEX)
+# ... and a header frame's class, weight and body size
+_HEADER_HEAD = struct.Struct(">BHLHHQ").unpack_from
+_DELIVER = struct.pack(">I", _spec.Basic.Deliver.INDEX)
+_BASIC = _spec.Basic.INDEX
+_new = tuple.__new__
 _METHOD, _HEADER, _BODY = _spec.FRAME_METHOD, _spec.FRAME_HEADER, _spec.FRAME_BODY
 _END = _spec.FRAME_END
-PROPERTIES_KEPT = 256   # distinct property encodings remembered (then forgotten at once)
+PROPERTIES_KEPT = 256   # distinct property encodings (and exchange names) remembered, then
+                        # forgotten at once
 
 
 def _text(raw: bytes):
@@ -47,16 +50,21 @@ def _text(raw: bytes):
 
 
 class DeliveryReader:
-    """Decodes one consumer's deliveries off a pika BlockingConnection; see the module
-    docstring. `pending` holds (routing_key, body, properties, exchange, received_at,
-    delivery_tag) tuples, in arrival order; the properties dict is shared by deliveries
-    with the same encoded properties (read-only)."""
+    """Decodes one no-ack consumer's deliveries off a pika BlockingConnection; see the module
+    docstring. `pending` holds `make((routing_key, body, properties, exchange, received_at))`
+    in arrival order (no delivery tag: nothing is acknowledged); the properties dict is
+    shared by deliveries with the same encoded properties (read-only)."""
 
-    def __init__(self, connection, channel_number: int, consumer_tag: str):
+    def __init__(self, connection, channel_number: int, consumer_tag: str, make=tuple):
         impl = connection._impl
         self.impl = impl
         self.channel = channel_number
-        self.tag = consumer_tag.encode()
+        tag = consumer_tag.encode()
+        # the start of this consumer's Basic.Deliver payload: method id, consumer tag
+        self.prefix = _DELIVER + bytes((len(tag),)) + tag
+        self.skip = 7 + len(self.prefix)       # frame header + prefix
+        self.make = make                       # what `pending` holds: tuple or a subclass
+        self.exchanges: dict[bytes, str | bytes] = {}
         self.wake = connection._channels_pending_dispatch
         self.pending: list[tuple] = []
         self.properties: dict[bytes, dict] = {}
@@ -87,7 +95,7 @@ class DeliveryReader:
     def parse(self, buf: bytes) -> int:
         """Decodes every complete frame of buf; returns the offset of the first one that is
         not (self.need: the bytes from there on needed to make progress)."""
-        n, pos, impl, ch = len(buf), 0, self.impl, self.channel
+        n, pos, impl, ch, prefix = len(buf), 0, self.impl, self.channel, self.prefix
         before = len(self.pending)
         now = time.time()
         try:
@@ -100,7 +108,7 @@ class DeliveryReader:
                 if end > n:
                     self.need = end - pos
                     return pos
-                if kind == _METHOD and channel == ch and buf[pos + 7:pos + 11] == _DELIVER:
+                if kind == _METHOD and channel == ch and buf.startswith(prefix, pos + 7):
                     got = self.delivery(buf, pos, end, now)
                     if got > 0:
                         impl.bytes_received += got - pos
@@ -109,7 +117,8 @@ class DeliveryReader:
                     if got < 0:
                         self.need = -got - pos
                         return pos
-                # pika's own path, one frame, as its _on_data_available would take it
+                # pika's own path, one frame, as its _on_data_available would take it. A
+                # delivery of this consumer only comes here malformed, when pika fails it.
                 if buf[end - 1] != _END:
                     raise _exceptions.InvalidFrameError("Invalid FRAME_END marker")
                 consumed, value = _frame.decode_frame(buf[pos:end])
@@ -124,46 +133,43 @@ class DeliveryReader:
                 self.wake.add(-1)   # process_data_events returns: the source hands over
 
     def delivery(self, buf: bytes, pos: int, end: int, now: float) -> int:
-        """One delivery from the Basic.Deliver frame at pos: the offset after its last
-        frame, or minus the offset needed to see it whole, or 0 to leave it to pika."""
+        """One delivery from the Basic.Deliver frame at pos (its method and consumer tag
+        checked): the offset after its last frame, or minus the offset needed to see it
+        whole, or 0 to leave it to pika."""
+        ch = self.channel
         try:
-            o = pos + 11
-            ln = buf[o]
-            if buf[o + 1:o + 1 + ln] != self.tag:
-                return 0
-            o += 1 + ln
-            tag = _U64(buf, o)[0]
-            o += 9                          # delivery tag, redelivered bit
+            o = pos + self.skip + 9          # delivery tag, redelivered bit: not needed
             ln = buf[o]
             exchange = buf[o + 1:o + 1 + ln]
             o += 1 + ln
             ln = buf[o]
-            routing_key = buf[o + 1:o + 1 + ln]
-            if o + 1 + ln != end - 1 or buf[end - 1] != _END:
+            o += 1
+            routing_key = buf[o:o + ln]
+            o += ln
+            if o != end - 1 or buf[o] != _END:
                 return 0
             n = len(buf)
-            if n - end < 7:
-                return -(end + 7)
-            kind, channel, size = _HEAD(buf, end)
-            h_end = end + size + 8
-            if kind != _HEADER or channel != self.channel or size < 14:
+            if n - end < 19:
+                return -(end + 19)           # a header frame is at least 22 bytes
+            kind, channel, size, cls, _, left = _HEADER_HEAD(buf, end)
+            if kind != _HEADER or channel != ch or cls != _BASIC or size < 14:
                 return 0
-            if h_end > n:
-                return -h_end
-            if buf[h_end - 1] != _END or buf[end + 7:end + 9] != _BASIC:
+            b = end + size + 8
+            if b > n:
+                return -b
+            if buf[b - 1] != _END:
                 return 0
-            left = _U64(buf, end + 11)[0]
-            raw = buf[end + 19:h_end - 1]
+            raw = buf[end + 19:b - 1]
             props = self.properties.get(raw)
             if props is None:
                 props = self.decode_properties(raw)
-            b, parts = h_end, []
-            while left > 0:
+            parts = []
+            while left:
                 if n - b < 7:
                     return -(b + 7)
                 kind, channel, size = _HEAD(buf, b)
                 b_end = b + size + 8
-                if kind != _BODY or channel != self.channel or size > left:
+                if kind != _BODY or channel != ch or size > left:
                     return 0
                 if b_end > n:
                     return -b_end
@@ -176,8 +182,19 @@ class DeliveryReader:
             return 0   # malformed: pika's path says how
         body = parts[0] if len(parts) == 1 else b"".join(parts)
         self.impl.frames_received += 2 + len(parts)
-        self.pending.append((_text(routing_key), body, props, _text(exchange), now, tag))
+        name = self.exchanges.get(exchange) or self.exchange_name(exchange)
+        try:
+            routing_key = routing_key.decode()
+        except UnicodeDecodeError:
+            pass                             # pika leaves it bytes too
+        self.pending.append(_new(self.make, (routing_key, body, props, name, now)))
         return b
+
+    def exchange_name(self, raw: bytes):
+        if len(self.exchanges) >= PROPERTIES_KEPT:
+            self.exchanges.clear()
+        name = self.exchanges[raw] = _text(raw)
+        return name
 
     def decode_properties(self, raw: bytes) -> dict:
         props = _spec.BasicProperties()

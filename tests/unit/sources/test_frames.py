@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pika.exceptions
 import pytest
 from pika import frame, spec
 
 from validator.sources.frames import DeliveryReader
+from validator.sources.model import Delivery
 
 TAG = "ctag1.abc"
 
@@ -36,9 +39,9 @@ class FakeConnection:
         self._channels_pending_dispatch = set()
 
 
-def reader(buffered=b"", channel=1):
+def reader(buffered=b"", channel=1, make=tuple):
     conn = FakeConnection(FakeImpl(buffered))
-    return DeliveryReader(conn, channel, TAG), conn
+    return DeliveryReader(conn, channel, TAG, make), conn
 
 
 def deliver(body: bytes, tag=1, rk="call.created", exchange="xivo", channel=1,
@@ -55,7 +58,7 @@ def deliver(body: bytes, tag=1, rk="call.created", exchange="xivo", channel=1,
 def fed(r: DeliveryReader, data: bytes, step: int) -> list:
     for i in range(0, len(data), step):
         r.impl._on_data_available(data[i:i + step])
-    return [t[:4] + t[5:] for t in r.take()]   # without received_at
+    return [t[:4] for t in r.take()]   # without received_at
 
 
 def test_a_delivery_is_decoded_as_pika_decodes_it():
@@ -63,7 +66,7 @@ def test_a_delivery_is_decoded_as_pika_decodes_it():
     data = deliver(b'{"name": "x"}', tag=7)
     got = fed(r, data, len(data))
     assert got == [("call.created", b'{"name": "x"}', {"content_type": "application/json"},
-                    "xivo", 7)]
+                    "xivo")]
     assert r.impl.bytes_received == len(data)
     assert r.impl.frames_received == 3
     assert -1 in conn._channels_pending_dispatch   # process_data_events returns to hand over
@@ -73,13 +76,23 @@ def test_a_delivery_is_decoded_as_pika_decodes_it():
 @pytest.mark.parametrize("step", [1, 5, 97, 4096])
 def test_any_split_of_the_stream_gives_the_same_deliveries_in_order(step):
     bodies = [b"{}", b"", b"x" * 300_000, b'{"a": 1}']     # empty, and over three frames
-    data = b"".join(deliver(b, tag=i + 1, frame_max=131072) for i, b in enumerate(bodies))
+    data = b"".join(deliver(b, tag=i + 1, rk=f"k{i}") for i, b in enumerate(bodies))
     r, _ = reader()
     got = fed(r, data, step)
-    assert [(t[1], t[4]) for t in got] == [(b, i + 1) for i, b in enumerate(bodies)]
+    assert [(t[0], t[1]) for t in got] == [(f"k{i}", b) for i, b in enumerate(bodies)]
     assert r.impl.frames == []
     assert r.impl.bytes_received == len(data)
     assert r.chunks == [] and r.have == 0
+
+
+def test_deliveries_are_made_by_the_callers_type_with_the_arrival_time():
+    r, _ = reader(make=Delivery)
+    before = time.time()
+    r.impl._on_data_available(deliver(b"{}", rk="a.b", exchange="xivo"))
+    (d,) = r.take()
+    assert type(d) is Delivery and d[:4] == ("a.b", b"{}", {"content_type": "application/json"},
+                                             "xivo")
+    assert before <= d.received_at <= time.time()
 
 
 def test_what_pika_had_buffered_is_read_first():
