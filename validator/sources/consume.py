@@ -147,8 +147,10 @@ class _Run:
             now = time.monotonic()
             if self.first_rx_since_poll is None:
                 self.first_rx_since_poll = started
-                # traffic (re)started: sample soon, so a burst's fill rate is measured
-                self.next_poll = min(self.next_poll, now + POLL_BUSY)
+                if self.last_rx_mono is None or now - self.last_rx_mono >= POLL_QUIET:
+                    # traffic (re)started after a quiet spell: sample soon, so a burst's fill
+                    # rate is measured (not after every sample: each one costs ~250 us)
+                    self.next_poll = min(self.next_poll, now + POLL_BUSY)
             self.last_rx_mono = now
             if self.messages != messages_before:
                 # idle counts from the end of the last hand-over: a slow callback is not idle
