@@ -390,7 +390,9 @@ class _Run:
 
     def cut_drain(self, session: _Session, why: str) -> None:
         self.drain_cut = True
-        self.undrained = self.unchecked + self.ready_count(session)
+        ready = self.ready_count(session)
+        decoded = len(session.reader.pending) if session.reader is not None else 0
+        self.undrained = self.unchecked + decoded + ready
         _LOG.warning("stopped draining %s: %d messages received or left in the private queue "
                      "(and any on their way) were not checked", why, self.undrained)
 
