@@ -21,7 +21,7 @@ from validator.urls import redact_url, scrub
 
 from .connection import SourceError, Tls, connect, describe, one_line, parameters
 from .consume import _Run
-from .frames import DeliveryReader
+from . import frames
 from .model import Delivery, Gap, SourceStats, _Session
 from .shared import SharedQueue
 
@@ -114,7 +114,7 @@ class AmqpSource:
                 queue=queue, auto_ack=self.shared is None,
                 on_message_callback=functools.partial(on_message, session))
             if self.shared is None:   # pika's callback stays for what it already holds
-                session.reader = DeliveryReader(connection, channel.channel_number,
+                session.reader = frames.install(connection, channel.channel_number,
                                                 session.consumer_tag, make)
             return session
         except SourceError:

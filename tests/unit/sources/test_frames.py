@@ -8,7 +8,7 @@ import pika.exceptions
 import pytest
 from pika import frame, spec
 
-from validator.sources.frames import DeliveryReader
+from validator.sources.frames import DeliveryReader, install
 from validator.sources.model import Delivery
 
 TAG = "ctag1.abc"
@@ -157,3 +157,11 @@ def test_nothing_is_read_past_a_connection_reset():
                                                       class_id=0, method_id=0)).marshal()
     assert fed(r, close + deliver(b"{}"), 10_000) == []
     assert r.chunks == []
+
+
+def test_it_is_installed_only_where_pika_has_the_internals_it_replaces():
+    conn = FakeConnection(FakeImpl())
+    assert isinstance(install(conn, 1, TAG), DeliveryReader)
+    other = FakeConnection(FakeImpl())
+    del other._channels_pending_dispatch
+    assert install(other, 1, TAG) is None
