@@ -26,6 +26,7 @@ import pika
 import pytest
 
 from validator.sources import consume as consume_mod
+from validator.sources import frames
 from validator.sources.amqp import AmqpSource, Delivery, Gap, SourceError, SourceStats
 from validator.urls import DEFAULT_URL, default_url, redact_url, scrub
 
@@ -98,6 +99,27 @@ def test_exotic_header_types_are_made_json_able(publisher, prefix, source_thread
     assert json.loads(json.dumps(headers)) == {
         "big": 2 ** 40, "dec": 1.25, "when": "2020-01-01T12:00:00+00:00", "raw": "\\xff\x01",
         "nested": [1, "a", {"k": None, "t": True}]}
+
+
+@broker
+def test_bodies_of_several_frames_and_none_arrive_whole_and_in_order(publisher, prefix,
+                                                                     source_thread,
+                                                                     monkeypatch):
+    """The source decodes its deliveries itself (frames.py): a body larger than the broker's
+    frame size (128 KiB) comes in several body frames, an empty one in none."""
+    readers = []
+    install = frames.install
+    monkeypatch.setattr(frames, "install", lambda *a: readers.append(install(*a)) or readers[-1])
+    st = source_thread(AmqpSource(BROKER_URL, bindings=[f"{prefix}.#"]), max_messages=6,
+                       duration=20)
+    st.start()
+    bodies = [b"", b"x" * 400_000, b"{}", bytes(range(256)) * 1000, b"", b"[1]"]
+    for body in bodies:
+        publisher.publish(f"{prefix}.big", body)
+    st.join(15)
+    assert [d.body for d in st.deliveries] == bodies
+    assert all(d.routing_key == f"{prefix}.big" for d in st.deliveries)
+    assert len(readers) == 1 and readers[0] is not None   # this pika has what it replaces
 
 
 @broker

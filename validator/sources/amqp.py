@@ -21,6 +21,7 @@ from validator.urls import redact_url, scrub
 
 from .connection import SourceError, Tls, connect, describe, one_line, parameters
 from .consume import _Run
+from . import frames
 from .model import Delivery, Gap, SourceStats, _Session
 from .shared import SharedQueue
 
@@ -79,10 +80,11 @@ class AmqpSource:
 
     # ------------------------------------------------------------------ setup
 
-    def _open_session(self, on_message, on_cancel) -> _Session:
+    def _open_session(self, on_message, on_cancel, make=Delivery) -> _Session:
         """Connect, check the exchange, declare+bind the private queue, consume.
 
-        Raises SourceError (one line, password-free) on any failure.
+        Raises SourceError (one line, password-free) on any failure. `make` builds what
+        the reader of a private queue hands over from a tuple of a Delivery's fields.
         """
         where = self.redacted_url
         connection = connect(self._params, self.url)
@@ -111,6 +113,9 @@ class AmqpSource:
             session.consumer_tag = channel.basic_consume(
                 queue=queue, auto_ack=self.shared is None,
                 on_message_callback=functools.partial(on_message, session))
+            if self.shared is None:   # pika's callback stays for what it already holds
+                session.reader = frames.install(connection, channel.channel_number,
+                                                session.consumer_tag, make)
             return session
         except SourceError:
             _Session(connection, None, None, "").close()

@@ -8,18 +8,19 @@ import decimal
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import pika
 
 _LOG = logging.getLogger("validator.sources.amqp")
 
 
-@dataclass
-class Delivery:
+class Delivery(NamedTuple):
+    """One message as the live source hands it over: a tuple, made in one allocation on
+    listen's per-message path."""
     routing_key: str | None
     body: bytes
-    properties: dict      # JSON-able; only the properties that are set
+    properties: dict      # JSON-able; only the properties that are set; read-only (shared)
     exchange: str
     received_at: float    # time.time()
 
@@ -117,6 +118,7 @@ class _Session:
         self.queue = queue
         self.consumer_tag: str | None = None
         self.cancelled: str | None = None
+        self.reader = None   # frames.DeliveryReader of a private queue's consumer
 
     def close(self) -> None:
         try:

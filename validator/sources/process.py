@@ -2,10 +2,10 @@
 
 Why
 ===
-pika's receive path costs ~20 us of CPU per message and the checker ~8 us; in one
-process (one GIL) they add up on the path the rate depends on.  With pika in a
-forked child that ships batches of deliveries over a pipe to the parent, which
-checks, the child's path is pika's alone.  That pays where a core is free; on a
+The receive path (pika, and the source's own frame reader: frames.py) and the
+checker add up in one process (one GIL) on the path the rate depends on.  With
+the consumer in a forked child that ships batches of deliveries over a pipe to
+the parent, which checks, the child's path is the receive path alone.  That pays where a core is free; on a
 2-core machine that also runs the broker it measured no faster (0.66-0.75x the
 bare consumer against 0.68-0.83x in one process: the checker competes with the
 broker, and the split costs ~3 us per message), so ``listen`` uses it only with
