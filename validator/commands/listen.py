@@ -209,11 +209,13 @@ def stop_on_signals(source, also=None, quiet: bool = False) -> common.on_signals
 def run(args) -> int:
     live = LiveRun(args)
     live.open_outputs()
-    try:
-        with stop_on_signals(live.source, quiet=args.quiet):
+    # The handlers stay until the report is written: a signal that comes after the source
+    # has stopped (a second Ctrl-C) must not interrupt the report.
+    with stop_on_signals(live.source, quiet=args.quiet):
+        try:
             live.consume()
-    except common.UsageError:
-        live.close()
-        raise
-    return live.finish()
+        except common.UsageError:
+            live.close()
+            raise
+        return live.finish()
 

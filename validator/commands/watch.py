@@ -148,13 +148,14 @@ def run(args) -> int:
     command = _command_of(args)
     watch = Watch(args, command)
     watch.live.open_outputs()
+    # The handlers stay until the report is written (see listen's run).
     with stop_on_signals(watch.live.source, also=watch.forward):
         watch.thread.start()
         watch.wait_ready()
         facts = watch.run_command()
-    if watch.failure and not isinstance(watch.failure[0], common.UsageError):
-        raise watch.failure[0]
-    code = watch.live.finish(**facts)
+        if watch.failure and not isinstance(watch.failure[0], common.UsageError):
+            raise watch.failure[0]
+        code = watch.live.finish(**facts)
     returncode = facts["command_exit"]
     if watch.interrupted:
         sys.stderr.write(f"wazo-bus-validator: interrupted by {watch.interrupted}: the command "

@@ -390,11 +390,22 @@ class _Run:
 
     def cut_drain(self, session: _Session, why: str) -> None:
         self.drain_cut = True
+        in_flight = self.cancel_consumer(session)
         ready = self.ready_count(session)
         decoded = len(session.reader.pending) if session.reader is not None else 0
-        self.undrained = self.unchecked + decoded + ready
+        self.undrained = self.unchecked + decoded + in_flight + ready
         _LOG.warning("stopped draining %s: %d messages received or left in the private queue "
                      "(and any on their way) were not checked", why, self.undrained)
+
+    def cancel_consumer(self, session: _Session) -> int:
+        """A no-ack consumer's messages are the broker's no more once sent: what is on its
+        way when a drain is cut (in the broker's buffers, in the socket) is in no queue
+        count. Cancelling the consumer brings it all in before the Cancel-Ok, counted here
+        (pika's own pending ones) or by the reader (its pending ones), not checked."""
+        if self.acking or session.channel is None or session.consumer_tag is None:
+            return 0
+        pending = session.channel.basic_cancel(session.consumer_tag)
+        return len(pending or ())
 
     def ready_count(self, session: _Session) -> int:
         return session.poll_channel.queue_declare(queue=session.queue,

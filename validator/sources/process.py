@@ -131,6 +131,7 @@ class ProcessSource:
         #: pid of the consumer process while run() runs
         self.child_pid: int | None = None
         self._stop_reason: str | None = None
+        self.stop_requested_at = 0.0   # monotonic time of the first stop request
         self._ctl = None                 # parent's end of the control pipe while the child runs
         self._run_lock = threading.Lock()
 
@@ -151,6 +152,9 @@ class ProcessSource:
         """
         if self._stop_reason is None:
             self._stop_reason = str(reason)
+            # The child's grace starts here, not at its last message: this process may
+            # have been suspended (SIGSTOP, a laptop's sleep) for longer than the grace.
+            self.stop_requested_at = time.monotonic()
         self._send_stop()  # a second request reaches the child too: it cuts the drain short
 
     def _send_stop(self) -> None:
@@ -391,7 +395,8 @@ class _Receiver:
         if not self.proc.is_alive() and not self.data_r.poll(0):
             self.gone = "died"      # (a foreign fork still holds the pipe's write end)
         elif ((self.owner._stop_reason is not None or self.failure is not None)
-              and time.monotonic() - self.last_message > STOP_GRACE):
+              and time.monotonic() - max(self.last_message, self.owner.stop_requested_at)
+              > STOP_GRACE):
             _LOG.error("the consumer process did not stop within %.0f s: killing it",
                        STOP_GRACE)
             self.gone = "stuck"
