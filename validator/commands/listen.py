@@ -44,9 +44,9 @@ def add_listen_options(p) -> None:
     p.add_argument("--record", metavar="FILE.jsonl",
                    help="also write every message to a capture that `check` replays")
     p.add_argument("--consumer-process", action="store_true",
-                   help="receive in a child process and check in this one: takes pika's ~20 us "
-                        "per message off the checking process, for a machine with a core to "
-                        "spare (on 2 cores that also run the broker it is slower)")
+                   help="receive in a child process and check in this one, for a machine "
+                        "with cores to spare (on 2 cores that also run the broker it is "
+                        "slower: the receive path costs ~9 us per message in one process)")
     p.add_argument("--max-length", type=common.whole_number(1), default=10_000, metavar="N",
                    help="the bound of the tool's own queue (x-max-length, default 10000): a slow "
                         "validator can never make the broker hold a larger backlog")
