@@ -121,6 +121,14 @@ def merge_run_facts(a: dict, b: dict) -> dict:
     return out
 
 
+def _settled(attr: str, doc: str | None = None) -> property:
+    """A summary's counter, read after its tallied findings are settled into it."""
+    def get(self):
+        self._settle()
+        return getattr(self, attr)
+    return property(get, doc=doc)
+
+
 class Summary:
     def __init__(self, *, catalogue_names: list[str], wazo_version: str, source: str,
                  gate: Gate | None = None, redactor=None):
@@ -223,32 +231,12 @@ class Summary:
                 self._code_deviations[code] += n
         tally.clear()
 
-    @property
-    def codes(self) -> Counter:
-        self._settle()
-        return self._codes
-
-    @property
-    def severities(self) -> Counter:
-        self._settle()
-        return self._severities
-
-    @property
-    def known_deviations(self) -> Counter:
-        """Erratum id -> the findings it covers."""
-        self._settle()
-        return self._known_deviations
-
-    @property
-    def code_deviations(self) -> Counter:
-        """Code -> its findings an erratum covers."""
-        self._settle()
-        return self._code_deviations
-
-    @property
-    def events(self) -> dict[str, EventStats]:
-        self._settle()
-        return self._events
+    # What a reader sees: the counters, the tally settled into them first.
+    codes = _settled("_codes")
+    severities = _settled("_severities")
+    known_deviations = _settled("_known_deviations", "Erratum id -> the findings it covers.")
+    code_deviations = _settled("_code_deviations", "Code -> its findings an erratum covers.")
+    events = _settled("_events")
 
     def _sample(self, result: MessageResult, body: bytes, where: dict | None) -> dict:
         out = dict(where or {})

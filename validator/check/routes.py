@@ -32,6 +32,15 @@ def documented_plan(checker, compiled, name: str, values: dict):
         return None
     is_valid, envelope_is_valid = compiled.is_valid, compiled.envelope_is_valid
     data_result, keys_result = checker.data_result, checker.keys_result
+
+    def wrong_keys(msg, routing_key):
+        # The key or the ACL is wrong: their findings and the data's, the envelope valid.
+        if is_valid(msg):
+            return keys_result(compiled, name, values, routing_key, msg)
+        if envelope_is_valid(msg):
+            return keys_result(compiled, name, values, routing_key, msg, False)
+        return None
+
     expected = compiled.expected_keys(values)
     if expected is not None:
         # The name alone decides the key and the ACL: two compares, and the one result of
@@ -46,11 +55,7 @@ def documented_plan(checker, compiled, name: str, values: dict):
                 if is_valid(msg):
                     return ok_unkeyed if routing_key is None else ok_keyed
                 return data_result(compiled, name, routing_key, msg)
-            if is_valid(msg):
-                return keys_result(compiled, name, values, routing_key, msg)
-            if envelope_is_valid(msg):
-                return keys_result(compiled, name, values, routing_key, msg, False)
-            return None
+            return wrong_keys(msg, routing_key)
         return plan
     keys_ok = compiled.keys_plan(values)
 
@@ -59,11 +64,7 @@ def documented_plan(checker, compiled, name: str, values: dict):
             if is_valid(msg):
                 return MessageResult(name, routing_key, OK)
             return data_result(compiled, name, routing_key, msg)
-        if is_valid(msg):
-            return keys_result(compiled, name, values, routing_key, msg)
-        if envelope_is_valid(msg):
-            return keys_result(compiled, name, values, routing_key, msg, False)
-        return None
+        return wrong_keys(msg, routing_key)
     return general_plan
 
 
