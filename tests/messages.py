@@ -87,3 +87,18 @@ def check(routing_key, msg_or_body, properties=CT, checker=CHECKER):
 
 def codes(result) -> list[str]:
     return [f.code for f in result.findings]
+
+
+def mixed_traffic() -> list[tuple[str, bytes]]:
+    """(routing key, body) of a small mixed capture: valid, erratum-shaped, broken,
+    undocumented and unparsable messages (what the merge tests split and rejoin)."""
+    out = []
+    for name in ("user_created", "call_created", "user_status_update", "chat_message_event"):
+        rk, msg = valid_message(name)
+        out.append((rk, json.dumps(msg).encode()))
+        out.append((rk, json.dumps(dict(msg, origin_uuid="nope")).encode()))
+        out.append((rk, json.dumps({k: v for k, v in msg.items() if k != "required_acl"}).encode()))
+    out.append(("some.key", body({"name": "not_a_documented_event", "origin_uuid": "x",
+                                  "data": {}})))
+    out.append(("x", b"{not json"))
+    return out

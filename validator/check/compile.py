@@ -54,17 +54,6 @@ class CompiledEvent:
             for i, part in enumerate(p for p in self.rk.parts if type(p) is not str)
         )
 
-    def fast_ok(self, msg: dict, routing_key, name_values, is_valid=None) -> bool:
-        """True when the message has no finding at all (fast_plan's general case)."""
-        if self.not_yet or not (is_valid or self.is_valid)(msg):
-            return False
-        if routing_key is not None and not self._rk_ok(msg, routing_key, name_values):
-            return False
-        if self.acl is None:
-            return "required_acl" not in msg
-        acl = msg.get("required_acl")
-        return type(acl) is str and acl == self.acl.fill(msg, name_values)
-
     def _rk_ok(self, msg, routing_key, name_values) -> bool:
         if self.rk.constant is not None:
             return routing_key == self.rk.constant
@@ -81,47 +70,19 @@ class CompiledEvent:
                     return False
         return True
 
-    def fast_plan(self, name_values, is_valid=None):
-        """fast_ok specialised for one name: ok(msg, rk) -> bool, or None when the name always
-        takes the detailed path. With `is_valid` (the envelope's), the same checks without
-        the data's: "are the findings all in the data?"."""
-        keys_ok = self.keys_plan(name_values)
-        if keys_ok is None:
-            return None
-        is_valid = is_valid or self.is_valid
-
-        def ok(msg, routing_key):
-            return keys_ok(msg, routing_key) and is_valid(msg)
-        return ok
-
     def keys_plan(self, name_values):
-        """keys_ok(msg, rk): do the routing key and required_acl match the templates?
-
-        When the name alone decides the routing key (every AMI name; every event whose key has
-        no data placeholder) the key is rendered once here, and so is the ACL when it has no
-        data placeholder: a message then costs one or two string compares (measured: the
-        regex match, its groups and the ACL join were a third of the fast path). The result
-        is the general check's: a key that passes the regex check is its literals joined with
-        its words, i.e. the rendered key, and the rendered key is checked to pass it once,
-        here."""
+        """keys_ok(msg, rk): do the routing key and required_acl match the templates? For a
+        name whose key and ACL the name alone decides, the routes compare with
+        expected_keys() instead; here, when the name decides the key but the data fills the
+        ACL, the key is rendered once (one string compare instead of a regex match and its
+        groups) and the ACL by a filler made once. The result is the general check's: a key
+        that passes the regex check is its literals joined with its words, i.e. the rendered
+        key, and the rendered key is checked to pass it once, here."""
         if self.not_yet:
             return None
         general = self._general_keys_ok(name_values)
         if _from_data(self.rk):
             return general
-        expected = self.expected_keys(name_values)
-        if expected is not None:
-            expected_rk, expected_acl = expected
-            if expected_acl is ABSENT:
-                def keys_ok(msg, routing_key):
-                    return ((routing_key is None or routing_key == expected_rk)
-                            and "required_acl" not in msg)
-            else:
-                def keys_ok(msg, routing_key):
-                    # JSON has no other value equal to a string: == also checks the type.
-                    return ((routing_key is None or routing_key == expected_rk)
-                            and msg.get("required_acl") == expected_acl)
-            return keys_ok
         if self.acl is None or not _from_data(self.acl):
             return general  # the key or the ACL cannot be rendered from the name alone
         try:

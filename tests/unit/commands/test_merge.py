@@ -13,7 +13,7 @@ import pytest
 import strategies_profile  # noqa: F401  (the deterministic "ci" hypothesis profile)
 from hypothesis import given, strategies as st
 
-from messages import CATALOGUE, CHECKER, body, valid_message
+from messages import CATALOGUE, CHECKER, mixed_traffic
 from validator.capture import capture_record
 from validator.cli import main
 from validator.run import Run
@@ -24,20 +24,7 @@ CT = {"content_type": "application/json"}
 POSITIONAL = ("index", "line", "file", "file_index")   # a part's own numbering
 
 
-def _traffic():
-    out = []
-    for name in ("user_created", "call_created", "user_status_update", "chat_message_event"):
-        rk, msg = valid_message(name)
-        out.append((rk, json.dumps(msg).encode()))
-        out.append((rk, json.dumps(dict(msg, origin_uuid="nope")).encode()))
-        out.append((rk, json.dumps({k: v for k, v in msg.items() if k != "required_acl"}).encode()))
-    out.append(("some.key", body({"name": "not_a_documented_event", "origin_uuid": "x",
-                                  "data": {}})))
-    out.append(("x", b"{not json"))
-    return out
-
-
-TRAFFIC = _traffic()
+TRAFFIC = mixed_traffic()
 
 
 @dataclass

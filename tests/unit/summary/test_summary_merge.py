@@ -4,12 +4,11 @@ arrival order)."""
 
 from __future__ import annotations
 
-import json
 
 import strategies_profile  # noqa: F401  (the deterministic "ci" hypothesis profile)
 from hypothesis import given, strategies as st
 
-from messages import CATALOGUE, CHECKER, body, valid_message
+from messages import CATALOGUE, CHECKER, mixed_traffic
 from validator.capture import CaptureItem
 from validator.run import Run
 from validator.summary import FAILING_KEPT, Gate, Summary, merge_run_facts
@@ -17,22 +16,7 @@ from validator.summary import FAILING_KEPT, Gate, Summary, merge_run_facts
 NAMES = CATALOGUE.all_names()
 
 
-def _traffic():
-    """Lines of a capture: valid, erratum-shaped, broken, undocumented, unparsable."""
-    out = []
-    for name in ("user_created", "call_created", "user_status_update", "chat_message_event"):
-        rk, msg = valid_message(name)
-        out.append((rk, json.dumps(msg).encode()))
-        broken = dict(msg, origin_uuid="nope")
-        out.append((rk, json.dumps(broken).encode()))
-        out.append((rk, json.dumps({k: v for k, v in msg.items() if k != "required_acl"}).encode()))
-    out.append(("some.key", body({"name": "not_a_documented_event", "origin_uuid": "x",
-                                  "data": {}})))
-    out.append(("x", b"{not json"))
-    return out
-
-
-TRAFFIC = _traffic()
+TRAFFIC = mixed_traffic()
 
 
 def _summary(items, fail_on="error") -> Summary:
