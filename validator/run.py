@@ -37,6 +37,7 @@ class Run:
         DeliveryReport shared by several runs of one checker. `ignore`: codes or prefixes
         this run leaves out of its results, beyond the checker's own --ignore (a pytest
         test's marker)."""
+        self.checker = checker
         self.check = checker.check
         # (result, decoded body): the delivery simulation reads the body the checker decoded
         self.check_parsed = getattr(checker, "check_parsed", None) or (
@@ -45,6 +46,7 @@ class Run:
         self.sinks = list(sinks)
         self.index = 0  # messages seen by this run, 1-based in `where`
         self.enrich = None  # adds what follows from a result (who receives the message)
+        self.delivery_report = None
         self.ignore = frozenset(ignore)
         if delivery:
             from .delivery.report import DeliveryReport
@@ -52,6 +54,7 @@ class Run:
             if summary.delivery is None:
                 summary.delivery = DeliveryStats()
             report = delivery if isinstance(delivery, DeliveryReport) else DeliveryReport(checker)
+            self.delivery_report = report
             self.enrich = report.enrich
             self.delivery_stats = summary.delivery
 

@@ -79,7 +79,7 @@ def run(args) -> int:
                 file_index = index if len(paths) > 1 else None
                 jobs = _jobs(args, capture, sinks)
                 if jobs > 1:
-                    summary.merge(_parallel(args, checker, capture, jobs, file_index))
+                    _parallel(args, the_run, capture, jobs, file_index)
                 else:
                     stream = sys.stdin.buffer if capture == "-" else capture
                     the_run.replay(read_capture(stream), file_index, capture)
@@ -112,17 +112,20 @@ def _jobs(args, capture: str, sinks) -> int:
     return 1 if compressed or size < PARALLEL_MIN_BYTES else (os.cpu_count() or 1)
 
 
-_WORK: dict = {}  # what forked workers inherit: the compiled checker and the settings
-
-
-def _check_range(task) -> dict:
-    start, end, first_line = task
-    part = common.build_summary(_WORK["args"], _WORK["checker"], "part")
-    # One delivery report per worker (forked warm): its shapes serve every range it checks.
-    Run(_WORK["checker"], part, delivery=_WORK["delivery"]).replay(
-        read_range(_WORK["capture"], start, end, first_line), _WORK["file_index"],
-        _WORK["capture"])
-    return part.as_dict()
+def _check_part(the_run: Run, args, capture: str, task, file_index, send) -> None:
+    """A forked worker: checks its range of the capture into a summary of its own (with the
+    parent's delivery report, warm), and sends it back as its JSON report."""
+    _worker_signals()
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    try:
+        part = common.build_summary(args, the_run.checker, "part")
+        Run(the_run.checker, part, delivery=the_run.delivery_report or False).replay(
+            read_range(capture, *task), file_index, capture)
+        send.send(part.as_dict())
+    except Exception as exc:  # the parent checks the range itself, and says what failed
+        send.send(f"{type(exc).__name__}: {exc}")
+    finally:
+        send.close()
 
 
 def _worker_signals() -> None:
@@ -133,30 +136,56 @@ def _worker_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _parallel(args, checker, capture: str, jobs: int, file_index) -> Summary:
-    """The capture split into line-aligned ranges, checked by forked workers, merged in order."""
-    ranges = split_lines(capture, jobs * 4)
-    from ..delivery.report import DeliveryReport
-    _WORK.update(args=args, checker=checker, capture=capture, file_index=file_index,
-                 delivery=DeliveryReport(checker))
-    names = checker.catalogue.all_names()
-    merged = None
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+STOP_GRACE = 5.0  # seconds a worker has to end on SIGTERM before it is killed
+
+
+def _parallel(args, the_run: Run, capture: str, jobs: int, file_index) -> None:
+    """The capture split into `jobs` line-aligned ranges: the first checked here, each other
+    by a forked worker; the workers' parts are merged in order into the run's summary. A
+    worker that dies or fails leaves its range to this process (nothing is left unchecked)."""
+    ranges = split_lines(capture, jobs)
     import multiprocessing  # only a parallel run needs it: not at every start-up
 
     ctx = multiprocessing.get_context("fork")
     # What the workers inherit is never collected: frozen, the collector does not walk it
     # (and so does not copy its pages in each worker).
     gc.freeze()
-    pool = ctx.Pool(jobs, initializer=_worker_signals)
+    workers = []
     try:
-        for d in pool.imap(_check_range, ranges):
-            part = Summary.from_dict(d, names)
-            merged = part if merged is None else merged.merge(part)
-        pool.close()  # done: the workers take their end-of-work marker and exit
-    except BaseException:
-        pool.terminate()
-        raise
+        # No stop signal between a fork and the worker's own handlers: held until then.
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            for task in ranges[1:]:
+                receive, send = ctx.Pipe(duplex=False)
+                worker = ctx.Process(target=_check_part, daemon=True,
+                                     args=(the_run, args, capture, task, file_index, send))
+                worker.start()
+                send.close()
+                workers.append((worker, receive, task))
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        the_run.replay(read_range(capture, *ranges[0]), file_index, capture)
+        names = the_run.checker.catalogue.all_names()
+        for worker, receive, task in workers:
+            try:
+                part = receive.recv()
+            except (EOFError, OSError):
+                worker.join()
+                part = f"it ended with exit code {worker.exitcode}"
+            if type(part) is dict:
+                the_run.summary.merge(Summary.from_dict(part, names))
+            else:
+                sys.stderr.write(f"wazo-bus-validator: the worker checking from line {task[2]} "
+                                 f"failed ({part}): checking its lines here\n")
+                the_run.replay(read_range(capture, *task), file_index, capture)
     finally:
-        pool.join()
+        for worker, receive, _ in workers:
+            if worker.is_alive():
+                worker.terminate()
+                worker.join(STOP_GRACE)
+                if worker.is_alive():  # (one that blocks SIGTERM)
+                    worker.kill()
+            worker.join()
+            receive.close()
         gc.unfreeze()
-    return merged

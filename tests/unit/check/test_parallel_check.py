@@ -1,18 +1,27 @@
-"""`check --jobs`: the workers' parts merge into the summary one process gives, and a worker
-can always be ended by its pool (a worker that ignored SIGTERM hung the parent's terminate)."""
+"""`check --jobs`: the parent checks the first range and forked workers the others; their
+parts merge into the summary one process gives. A worker that dies or fails leaves its
+range to the parent, a stop ends every worker, and a worker can always be ended (one that
+ignored SIGTERM hung the parent for ever)."""
 
 from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import signal
 import subprocess
 import sys
 
+import pytest
+
 from messages import CHECKER
+from validator import cli
 from validator.bench import generate
 from validator.bench.process import write_capture
-from validator.commands.check import _worker_signals
+from validator.commands import check, common
+
+KEYS = ("totals", "codes", "events", "known_deviations", "delivery", "samples",
+        "failing_messages")
 
 
 def _handlers(_):
@@ -21,24 +30,108 @@ def _handlers(_):
 
 def test_a_worker_leaves_ctrl_c_to_the_parent_and_dies_on_sigterm():
     ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(1, initializer=_worker_signals) as pool:
+    with ctx.Pool(1, initializer=check._worker_signals) as pool:
         sigint, sigterm = pool.map(_handlers, [0])[0]
         pool.close()
         pool.join()
     assert sigint == signal.SIG_IGN and sigterm == signal.SIG_DFL
 
 
-def test_parts_merge_into_the_one_process_report(tmp_path):
-    capture = tmp_path / "c.jsonl"
-    write_capture(generate(CHECKER, 1500, "17.08", seed=5), capture, "xivo")
-    reports = {}
-    for jobs in ("1", "3"):
-        out = tmp_path / f"r{jobs}.json"
-        done = subprocess.run([sys.executable, "-m", "validator", "check", str(capture),
-                               "--jobs", jobs, "--format", "json", "--output", str(out)],
-                              capture_output=True, timeout=300)
-        assert done.returncode == 1, done.stderr  # the mix has broken messages
-        reports[jobs] = json.loads(out.read_text())
-    for key in ("totals", "codes", "events", "known_deviations", "delivery", "samples",
-                "failing_messages"):
-        assert reports["3"][key] == reports["1"][key], key
+@pytest.fixture(scope="module")
+def capture(tmp_path_factory):
+    path = tmp_path_factory.mktemp("parallel") / "c.jsonl"
+    write_capture(generate(CHECKER, 1500, "17.08", seed=5), path, "xivo")
+    return path
+
+
+@pytest.fixture(scope="module")
+def one_process(capture, tmp_path_factory):
+    out = tmp_path_factory.mktemp("one") / "r.json"
+    done = subprocess.run([sys.executable, "-m", "validator", "check", str(capture),
+                           "--jobs", "1", "--format", "json", "--output", str(out)],
+                          capture_output=True, timeout=300)
+    assert done.returncode == 1, done.stderr  # the mix has broken messages
+    return json.loads(out.read_text())
+
+
+def test_parts_merge_into_the_one_process_report(capture, one_process, tmp_path):
+    out = tmp_path / "r3.json"
+    done = subprocess.run([sys.executable, "-m", "validator", "check", str(capture),
+                           "--jobs", "3", "--format", "json", "--output", str(out)],
+                          capture_output=True, timeout=300)
+    assert done.returncode == 1, done.stderr
+    report = json.loads(out.read_text())
+    for key in KEYS:
+        assert report[key] == one_process[key], key
+
+
+def _check_here(capture, out, jobs="3") -> int:
+    """The check command run in this process (so that its workers inherit a patch)."""
+    return cli.main(["check", str(capture), "--jobs", jobs, "--format", "json",
+                     "--output", str(out), "-q"])
+
+
+def test_a_worker_that_dies_leaves_its_range_to_the_parent(capture, one_process, tmp_path,
+                                                           monkeypatch, capfd):
+    monkeypatch.setattr(check, "_check_part", lambda *a: os._exit(3))
+    assert _check_here(capture, tmp_path / "r.json") == 1
+    report = json.loads((tmp_path / "r.json").read_text())
+    for key in KEYS:
+        assert report[key] == one_process[key], key
+    err = capfd.readouterr().err
+    assert err.count("failed (it ended with exit code 3): checking its lines here") == 2
+    assert not multiprocessing.active_children()
+
+
+def test_a_worker_that_fails_says_why_and_leaves_its_range_to_the_parent(
+        capture, one_process, tmp_path, monkeypatch, capfd):
+    build = common.build_summary
+
+    def failing_in_workers(args, checker, source):
+        if source == "part":
+            raise RuntimeError("no summary today")
+        return build(args, checker, source)
+
+    monkeypatch.setattr(common, "build_summary", failing_in_workers)
+    assert _check_here(capture, tmp_path / "r.json") == 1
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["totals"] == one_process["totals"]
+    assert "failed (RuntimeError: no summary today)" in capfd.readouterr().err
+
+
+def _stopped_after_one(read_range):
+    """read_range, whose reader is stopped (as by Ctrl-C) after its first item."""
+    def stopped(*a):
+        for n, item in enumerate(read_range(*a)):
+            if n == 1:
+                raise common.Interrupted("SIGINT")
+            yield item
+    return stopped
+
+
+def test_a_stop_in_the_parent_ends_the_workers_and_still_reports(capture, tmp_path,
+                                                                 monkeypatch):
+    # The workers wait for ever; the parent is stopped (as by Ctrl-C) after its first line.
+    def waiting(*a):
+        check._worker_signals()
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, check.STOP_SIGNALS)
+        signal.pause()
+
+    monkeypatch.setattr(check, "_check_part", waiting)
+    monkeypatch.setattr(check, "read_range", _stopped_after_one(check.read_range))
+    _check_here(capture, tmp_path / "r.json")
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["run"]["stop_reason"] == "signal:SIGINT"
+    assert report["totals"]["messages"] == 1
+    assert not multiprocessing.active_children()
+
+
+def test_a_worker_deaf_to_sigterm_is_killed(capture, tmp_path, monkeypatch):
+    # The stop signals stay blocked in this worker (it never sets its own up): SIGTERM
+    # cannot end it, and the parent must not wait for it for ever.
+    monkeypatch.setattr(check, "_check_part", lambda *a: signal.pause())
+    monkeypatch.setattr(check, "STOP_GRACE", 0.2)
+    monkeypatch.setattr(check, "read_range", _stopped_after_one(check.read_range))
+    _check_here(capture, tmp_path / "r.json")
+    assert json.loads((tmp_path / "r.json").read_text())["totals"]["messages"] == 1
+    assert not multiprocessing.active_children()
