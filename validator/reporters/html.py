@@ -24,7 +24,7 @@ from .html_samples import (
     failing_section,
 )
 from .html_text import attr, count, esc, utc
-from .run_notes import loss_warning
+from .run_notes import loss_warning, run_gaps
 
 STATUS_MARK = {"passed": "✔ PASSED", "failed": "✖ FAILED", "nothing tested": "⚠ NOTHING TESTED"}
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
@@ -103,7 +103,7 @@ def verdict(d: dict, loss: str | None) -> str:
         notes.append(f"Stopped by: {run['stop_reason']}.")
     if loss:
         notes.append(f"⚠ Possible loss: {loss[0].upper()}{loss[1:]}.")
-    gaps = run.get("gaps") or (run.get("recorded") or {}).get("gaps") or []
+    gaps = run_gaps(run)
     if gaps:
         notes.append(f"{count(len(gaps), 'connection gap')}: see the timeline.")
     note_html = "".join(f'<p class="note">{esc(n)}</p>' for n in notes)
@@ -294,9 +294,10 @@ def metadata(d: dict) -> str:
         if key in run and run[key] is not None:
             rows.append((label, _value(run[key])))
     recorded = run.get("recorded")
-    if isinstance(recorded, dict):
-        rows.append(("when recorded", "; ".join(f"{k}: {_value(v)}" for k, v in recorded.items()
-                                                if k != "gaps" and v is not None)))
+    for entry in recorded if isinstance(recorded, list) else [recorded]:
+        if isinstance(entry, dict):
+            rows.append(("when recorded", "; ".join(f"{k}: {_value(v)}" for k, v in entry.items()
+                                                    if k != "gaps" and v is not None)))
     for key, v in run.items():
         if key not in RUN_LABELS and key not in ("gaps", "recorded", "started_at", "ended_at"):
             rows.append((key, _value(v)[:500]))

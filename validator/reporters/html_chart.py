@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from .html_text import count, esc, utc
+from .run_notes import run_gaps
 
 WIDTH, HEIGHT = 960, 250
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 30, 56
@@ -67,13 +68,6 @@ def _where(x: float, by_time: bool, width: float) -> str:
     return f"{text} + {width:g} s"
 
 
-def _gaps(run: dict) -> list[dict]:
-    gaps = run.get("gaps")
-    if not gaps:
-        gaps = (run.get("recorded") or {}).get("gaps")
-    return [g for g in gaps or [] if isinstance(g, dict)]
-
-
 def svg(tl: dict | None, run: dict, loss: str | None) -> str:
     """The chart, or a framed note when there is nothing to draw."""
     head = (f'<svg xmlns="http://www.w3.org/2000/svg" id="tl-chart" class="chart" '
@@ -122,7 +116,7 @@ def svg(tl: dict | None, run: dict, loss: str | None) -> str:
         out.append(f'<line class="tickmark" x1="{_px(px)}" x2="{_px(px)}" y1="{TOP + PLOT_H}" '
                    f'y2="{TOP + PLOT_H + 16}"/><text class="tick" x="{_px(px + 3)}" '
                    f'y="{TOP + PLOT_H + 28}">{esc(_label(x, by_time, span))}</text>')
-    gap_marks = _gap_marks(_gaps(run), origin, end) if by_time else []
+    gap_marks = _gap_marks(run_gaps(run), origin, end) if by_time else []
     out.extend(gap_marks)
     out.append(f'<rect class="cursor" x="{LEFT}" y="{TOP}" width="0" height="{PLOT_H}"/>')
     for i, (messages, failing) in enumerate(buckets):
@@ -209,7 +203,7 @@ def table(tl: dict | None) -> str:
 
 
 def gap_list(run: dict) -> str:
-    gaps = _gaps(run)
+    gaps = run_gaps(run)
     if not gaps:
         return ""
     items = [f"<li>{esc(utc(g.get('start')) or g.get('start'))} to "

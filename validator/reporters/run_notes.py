@@ -5,6 +5,17 @@ from __future__ import annotations
 from .wording import plural
 
 
+def run_gaps(run: dict) -> list[dict]:
+    """The connection gaps of a live run, else those its replayed recordings' end lines
+    name (`recorded`: one entry per capture file)."""
+    gaps = run.get("gaps")
+    if not gaps:
+        recorded = run.get("recorded") or []
+        gaps = [g for entry in (recorded if isinstance(recorded, list) else [recorded])
+                if isinstance(entry, dict) for g in entry.get("gaps") or []]
+    return [g for g in gaps if isinstance(g, dict)]
+
+
 def loss_warning(run: dict) -> str | None:
     """None when nothing may have been lost; else why, with the figures the source gave."""
     if not run.get("may_have_lost"):
@@ -16,7 +27,7 @@ def loss_warning(run: dict) -> str | None:
     if run.get("undrained"):
         parts.append(f"the drain at the stop was cut short: {plural(run['undrained'], 'message')} "
                      "left in the queue (and any on their way) went unchecked")
-    gaps = run.get("gaps") or []
+    gaps = run_gaps(run)
     if gaps:
         parts.append(f"the connection was lost {plural(len(gaps), 'time')}: what the broker had "
                      "already sent and what was published until the tool was back went "
