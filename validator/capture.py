@@ -58,6 +58,7 @@ class CaptureError:
 
 
 BODY_KEYS = ("body", "body_base64", "payload")
+_new_item = object.__new__
 
 
 def parse_line(line_no: int, raw: bytes) -> CaptureItem | CaptureMeta | CaptureError | None:
@@ -85,10 +86,17 @@ def parse_line(line_no: int, raw: bytes) -> CaptureItem | CaptureMeta | CaptureE
             if received_at is not None and not isinstance(received_at, (int, float)):
                 received_at = None
             exchange = obj.get("exchange")
-            # surrogatepass keeps a lone surrogate as the invalid UTF-8 it stood for.
-            return CaptureItem(line_no, routing_key, body.encode("utf-8", "surrogatepass"),
-                               properties, exchange if type(exchange) is str else None,
-                               received_at)
+            try:
+                body = body.encode()
+            except UnicodeEncodeError:  # a lone surrogate: kept as the invalid UTF-8 it stood for
+                body = body.encode("utf-8", "surrogatepass")
+            # Built without the class's __init__ (a Python call): what it would store.
+            item = _new_item(CaptureItem)
+            item.line, item.routing_key, item.body, item.properties = \
+                line_no, routing_key, body, properties
+            item.exchange = exchange if type(exchange) is str else None
+            item.received_at = received_at
+            return item
     return _parse_object(line_no, obj)
 
 

@@ -9,7 +9,7 @@ from .capture import CaptureError, CaptureMeta
 from .check.template import MISSING
 from .codes import matches
 from .findings import MessageResult, crash_result, verdict_of
-from .summary import Summary
+from .summary import Summary, where_of
 
 RECORDED_FACTS = ("stop_reason", "may_have_lost", "lost_estimate", "gaps")
 
@@ -86,6 +86,33 @@ class Run:
     def replay(self, items, file_index: int | None = None, file_name: str | None = None) -> None:
         """A capture's items, in order: messages, unreadable lines and metadata lines."""
         base = {} if file_index is None else {"file_index": file_index, "file": file_name}
+        if self.sinks:
+            return self._replay_to_sinks(items, base)
+        # No sink: what message() does, inline, and the summary builds a message's `where`
+        # only when it keeps a sample of it (most messages need none).
+        check_parsed, enrich, ignore = self.check_parsed, self.enrich, self.ignore
+        delivery_stats = self.delivery_stats if enrich is not None else None
+        add_line, input_error, meta = self.summary.add_line, self.input_error, self.meta
+        for item in items:
+            kind = type(item)
+            if kind is CaptureError:
+                input_error(item.line, item.message, dict(base, line=item.line))
+            elif kind is CaptureMeta:
+                meta(item.facts)
+            else:
+                body = item.body
+                try:
+                    result, msg = check_parsed(item.routing_key, body, item.properties)
+                except Exception as exc:  # a checker bug must not lose the message
+                    result, msg = crash_result(item.routing_key, exc), MISSING
+                if enrich is not None:
+                    result = enrich(result, body, delivery_stats, msg)
+                if ignore and result.findings:
+                    result = without(result, ignore)
+                add_line(result, body, item.line, item.received_at, base)
+
+    def _replay_to_sinks(self, items, base: dict) -> None:
+        """replay() when sinks take each message with its `where`."""
         message, input_error, meta = self.message, self.input_error, self.meta
         for item in items:
             if type(item) is CaptureError:
@@ -93,12 +120,7 @@ class Run:
             elif type(item) is CaptureMeta:
                 meta(item.facts)
             else:
-                where = {"line": item.line}
-                if base:
-                    where.update(base)
-                if item.received_at is not None:
-                    where["received_at"] = item.received_at
-                message(item, where)
+                message(item, where_of(item.line, item.received_at, base))
 
     def meta(self, facts: dict) -> None:
         """A recorded capture's end line says whether its recording may have lost messages."""

@@ -27,6 +27,17 @@ NEVER = "never"
 OTHER_NAMES = "(other names)"
 
 
+def where_of(line: int, received_at, base: dict) -> dict:
+    """Where a capture line's message is: its line, the file's `base` ({"file_index", "file"}
+    of a run of several files, else empty), its arrival time when the capture has it."""
+    where = {"line": line}
+    if base:
+        where.update(base)
+    if received_at is not None:
+        where["received_at"] = received_at
+    return where
+
+
 def body_text(body: bytes, limit: int = SAMPLE_BODY_CHARS) -> str:
     text = body.decode("utf-8", "replace")
     return text if len(text) <= limit else text[:limit] + f"... [{len(text) - limit} more chars]"
@@ -175,6 +186,29 @@ class Summary:
                 stats.count += 1
                 stats.ok += 1
                 return
+        self._count(result, body, where, None)
+
+    def add_line(self, result: MessageResult, body: bytes, line: int, received_at, base: dict
+                 ) -> None:
+        """add() of a capture line, whose `where` is where_of(line, received_at, base): built
+        only when a sample or a failing message keeps it (most messages need none)."""
+        self.messages += 1
+        timeline = self.timeline
+        if timeline is not None:
+            timeline.add(received_at, line, result.verdict == FAIL)
+        if not result.findings:
+            stats = self._events.get(result.name)
+            if stats is not None:
+                stats.count += 1
+                stats.ok += 1
+                return
+        self._count(result, body, None, (line, received_at, base))
+
+    def _count(self, result: MessageResult, body: bytes, where: dict | None,
+               place: tuple | None) -> None:
+        """A message's event, verdict and findings; its samples at `where` (or at
+        where_of(*place))."""
+        verdict = result.verdict
         findings = result.findings
         name = result.name if result.name is not None else "(no name)"
         if findings and name not in self.documented_set and self._undocumented(findings):
@@ -204,10 +238,12 @@ class Summary:
             if bucket is None:
                 bucket = samples[(name, code)] = []
             if len(bucket) < SAMPLES_PER_KEY:
-                sample = sample or self._sample(result, body, where)
+                if sample is None:
+                    sample = self._sample(result, body, where_of(*place) if place else where)
                 bucket.append(sample)
-        if result.verdict == FAIL and len(self.failing) < FAILING_KEPT:
-            self.failing.append(sample or self._sample(result, body, where))
+        if verdict == FAIL and len(self.failing) < FAILING_KEPT:
+            self.failing.append(sample or self._sample(
+                result, body, where_of(*place) if place else where))
 
     @staticmethod
     def _undocumented(findings) -> bool:

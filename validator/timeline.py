@@ -25,15 +25,29 @@ FIRST_WIDTH = {TIME: 0.125, LINE: 1.0}
 class _Series:
     """Counts per bucket of one axis: {bucket index: [messages, failing]}."""
 
-    __slots__ = ("buckets", "count", "first", "last", "width")
+    __slots__ = ("buckets", "count", "first", "last", "width", "cell", "low", "high")
 
     def __init__(self, width: float):
         self.width = width
         self.buckets: dict[int, list[int]] = {}
         self.count = 0
         self.first = self.last = None  # the lowest and highest bucket index, kept as added
+        self._forget()
+
+    def _forget(self) -> None:
+        # The cell of the last add and its bounds [low, high): consecutive keys (a capture's
+        # lines) mostly fall in it, and add() then only counts. A fold makes new cells.
+        self.cell, self.low, self.high = None, 0, 0
 
     def add(self, key: float, failed: bool) -> None:
+        cell = self.cell if self.low <= key < self.high else self._place(key)
+        cell[0] += 1
+        if failed:
+            cell[1] += 1
+        self.count += 1
+
+    def _place(self, key: float) -> list[int]:
+        """The cell of `key`, made (and the series folded) if need be; remembered."""
         index = math.floor(key / self.width)
         cell = self.buckets.get(index)
         if cell is None:
@@ -46,11 +60,15 @@ class _Series:
                 self.last = index
             if self.last - self.first >= MAX_BUCKETS:
                 self._fold_until_fits()
-                cell = self.buckets[math.floor(key / self.width)]
-        cell[0] += 1
-        if failed:
-            cell[1] += 1
-        self.count += 1
+                index = math.floor(key / self.width)
+                cell = self.buckets[index]
+        # Widths are powers of two: these bounds are exact, so `low <= key < high` holds
+        # exactly when floor(key / width) == index.
+        low, high = index * self.width, (index + 1) * self.width
+        if self.width >= 1:  # whole bounds: an int key (a line) compares faster with ints
+            low, high = int(low), int(high)
+        self.cell, self.low, self.high = cell, low, high
+        return cell
 
     def _fits(self) -> bool:
         return not self.buckets or self.last - self.first < MAX_BUCKETS
@@ -64,6 +82,7 @@ class _Series:
         self.buckets = folded
         self.width *= 2
         self._bounds()
+        self._forget()
 
     def _bounds(self) -> None:
         self.first = min(self.buckets) if self.buckets else None
@@ -141,16 +160,13 @@ class Timeline:
         if at is not None and math.isfinite(at):
             self.series[TIME].add(at, failed)
         if line is not None:
-            # The commonest add, a capture line in a bucket that exists, without a call.
+            # Inline, and mostly no call: a capture's line falls in the cell of the line before.
             series = self.series[LINE]
-            cell = series.buckets.get(math.floor(line / series.width))
-            if cell is None:
-                series.add(line, failed)
-            else:
-                cell[0] += 1
-                if failed:
-                    cell[1] += 1
-                series.count += 1
+            cell = series.cell if series.low <= line < series.high else series._place(line)
+            cell[0] += 1
+            if failed:
+                cell[1] += 1
+            series.count += 1
 
     def merge(self, other: Timeline) -> Timeline:
         out = Timeline()

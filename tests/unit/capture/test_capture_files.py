@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 
+import orjson
 import pytest
+import strategies_profile  # noqa: F401  (the deterministic "ci" hypothesis profile)
+from hypothesis import given, strategies as st
 
 from validator.capture import (CaptureError, CaptureFileError, CaptureItem, CaptureWriter,
-                               read_capture, read_range, split_lines)
+                               _parse_object, parse_line, read_capture, read_range,
+                               split_lines)
 
 
 def _write(path, n):
@@ -58,3 +63,35 @@ def test_ranges_cover_every_line_once_with_its_number(tmp_path, parts):
         pieces += [(i.line, getattr(i, "body", None)) for i in read_range(str(path), start, end, first)]
     assert pieces == whole
     assert isinstance(list(read_capture(path))[-1], CaptureError)
+
+
+# Lines near the commonest one (a text body): every key present or not, of every JSON type.
+_values = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=False),
+                    st.text(max_size=8), st.dictionaries(st.text(max_size=3), st.integers(),
+                                                         max_size=2), st.lists(st.integers(),
+                                                                               max_size=2))
+_bodies = st.one_of(st.text(max_size=30), st.text(st.characters(codec=None), max_size=30),
+                    st.sampled_from(["{}", "caf\u00e9", "\ud800x", "\U0001f600\udfff"]), _values)
+_lines = st.fixed_dictionaries({}, optional={
+    "routing_key": st.one_of(st.none(), st.text(max_size=8), st.integers()),
+    "body": _bodies, "body_base64": _values, "payload": _values, "meta": _values,
+    "properties": st.one_of(st.none(), st.just({"content_type": "application/json"}), _values),
+    "exchange": _values, "received_at": _values})
+
+
+@given(_lines, st.integers(1, 10**6))
+def test_the_text_body_route_reads_a_line_as_the_general_route(obj, line_no):
+    raw = json.dumps(obj).encode()
+    fast = parse_line(line_no, raw)
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:  # (a lone surrogate)
+        assert type(fast) is CaptureError
+        return
+    general = _parse_object(line_no, obj)
+    assert type(fast) is type(general)
+    if isinstance(fast, CaptureItem):
+        assert [getattr(fast, k) for k in CaptureItem.__slots__] == \
+            [getattr(general, k) for k in CaptureItem.__slots__]
+    else:
+        assert fast == general

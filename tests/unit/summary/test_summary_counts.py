@@ -10,7 +10,7 @@ import strategies_profile  # noqa: F401  (the deterministic "ci" hypothesis prof
 from hypothesis import given, strategies as st
 
 from validator.findings import FAIL, OK, WARN, Finding, MessageResult
-from validator.summary import Summary
+from validator.summary import Summary, where_of
 
 FINDINGS = [
     Finding("D600", "error", "$.data.x", "missing"),
@@ -47,14 +47,23 @@ def _expected(results):
     return codes, severities, errata, covered, verdicts, per_event
 
 
-@given(st.lists(result_st, max_size=40), st.sets(st.integers(0, 40)))
-def test_counts_are_the_results_whatever_the_reads(results, reads_after):
-    s = Summary(catalogue_names=["call_created", "user_status_update"], wazo_version="17.08",
-                source="test")
+def _summary():
+    return Summary(catalogue_names=["call_created", "user_status_update"], wazo_version="17.08",
+                   source="test")
+
+
+@given(st.lists(result_st, max_size=40), st.sets(st.integers(0, 40)),
+       st.lists(st.one_of(st.none(), st.floats(1.7e9, 1.8e9)), min_size=40, max_size=40),
+       st.sampled_from([{}, {"file_index": 1, "file": "b.jsonl"}]))
+def test_counts_are_the_results_whatever_the_reads(results, reads_after, times, base):
+    s, by_line = _summary(), _summary()
     for i, r in enumerate(results):
-        s.add(r, b"{}", where={"line": i + 1})
+        s.add(r, b"{}", where=where_of(i + 1, times[i], base))
+        # a capture line's route, which builds its `where` only for what it keeps
+        by_line.add_line(r, b"{}", i + 1, times[i], base)
         if i in reads_after:  # a reader in the middle (the progress line, a pytest test)
             assert s.codes == _expected(results[:i + 1])[0]
+    assert by_line.as_dict() | {"started_at": 0} == s.as_dict() | {"started_at": 0}
     codes, severities, errata, covered, verdicts, per_event = _expected(results)
     assert s.codes == codes and s.severities == severities
     assert s.known_deviations == errata and s.code_deviations == covered

@@ -110,3 +110,27 @@ def test_halves_that_each_fit_fold_when_merged():
     assert timeline_of(first).as_dict()["bucket"] == 1.0
     assert merged.as_dict()["bucket"] == 2.0
     assert merged == timeline_of(first + second)
+
+
+# Runs of consecutive lines (a capture's), long enough to fold, and times in bursts.
+line_runs = st.lists(st.tuples(st.integers(1, 5000), st.integers(0, 1500), st.booleans()),
+                     max_size=4)
+
+
+def _runs(runs, items):
+    for first, length, timed in runs:
+        for line in range(first, first + length):
+            items.append((T0 + line / 16 if timed else None, line, line % 7 == 0))
+    return items
+
+
+@given(line_runs, adds)
+def test_the_remembered_cell_counts_as_placing_every_key_anew(runs, items):
+    items = _runs(runs, list(items))
+    reference = Timeline()
+    for at, line, failed in items:
+        for series in reference.series.values():
+            series._forget()  # each add from scratch: floor(key / width), the bucket's cell
+        reference.add(at, line, failed)
+    assert timeline_of(items) == reference
+    assert timeline_of(items).as_dict() == reference.as_dict()
