@@ -187,7 +187,7 @@ def read_range(path: str, start: int, end: int, first_line: int
     with open(path, "rb") as f:
         f.seek(start)
         data = f.read(end - start)
-    for line_no, raw in enumerate(data.splitlines(), start=first_line):
+    for line_no, raw in enumerate(data.split(b"\n"), start=first_line):
         item = parse_line(line_no, raw)
         if item is not None:
             yield item

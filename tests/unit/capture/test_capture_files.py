@@ -56,12 +56,16 @@ def test_ranges_cover_every_line_once_with_its_number(tmp_path, parts):
     path = tmp_path / "cap.jsonl"
     _write(path, 40)
     with open(path, "ab") as f:
+        # a carriage return between a line's tokens is JSON whitespace, not a line break;
+        # a CRLF line ending is whitespace too
+        f.write(b'{"routing_key": "a",\r"body": "{}"}\n{"routing_key": "b", "body": "{}"}\r\n')
         f.write(b"not json\n")
     whole = [(i.line, getattr(i, "body", None)) for i in read_capture(path)]
     pieces = []
     for start, end, first in split_lines(str(path), parts):
         pieces += [(i.line, getattr(i, "body", None)) for i in read_range(str(path), start, end, first)]
     assert pieces == whole
+    assert [body for _, body in whole[-3:-1]] == [b"{}", b"{}"]
     assert isinstance(list(read_capture(path))[-1], CaptureError)
 
 
