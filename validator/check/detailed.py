@@ -4,24 +4,29 @@ ACL. Each adds its findings through `add(code, path, message, value=MISSING)`.""
 from __future__ import annotations
 
 from ..catalogue import ENVELOPE_KEYS, REQUIRED_ENVELOPE_KEYS
+from ..codes import BY_CODE
 from ..findings import Finding, json_path, show_value
 from ..jsonvalue import json_type
 from .template import MISSING, get_path, render
 
 
-class Findings:
-    """The findings of one message with the value each is about (errata match on it)."""
+_SEVERITY = {code: spec.severity for code, spec in BY_CODE.items()}  # Finding.of's, one lookup
 
-    __slots__ = ("out",)
+
+class Findings:
+    """The findings of one message (`out`) and the value each is about (`values`, which
+    errata match on): two lists, so that a result takes the findings as they are."""
+
+    __slots__ = ("out", "values")
 
     def __init__(self):
-        self.out: list[tuple[Finding, object]] = []
+        self.out: list[Finding] = []
+        self.values: list = []
 
     def add(self, code, path, message, value=MISSING, severity=None) -> None:
-        finding = Finding.of(code, path, message)
-        if severity is not None:
-            finding.severity = severity
-        self.out.append((finding, value))
+        self.out.append(Finding(code, _SEVERITY[code] if severity is None else severity,
+                                path, message))
+        self.values.append(value)
 
 
 def content_type_findings(properties, expected: str, add) -> None:

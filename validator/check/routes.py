@@ -87,7 +87,7 @@ def undocumented_plan(checker, name: str):
     field has a finding too."""
     found = Findings()
     checker.undocumented(name, None, {}, found.add)
-    alone = checker.result_of(name, None, found.out, None)
+    alone = checker.result_of(name, None, found, None)
     verdict, findings = alone.verdict, alone.findings
     is_valid, owner_of, with_owner = (checker.undocumented_is_valid, checker.owner_of,
                                       checker.undocumented_result)
