@@ -254,15 +254,17 @@ class Checker:
         return MessageResult(name, routing_key, *hit)
 
     def keys_result(self, compiled, name, name_values, routing_key, msg,
-                    data_valid=True) -> MessageResult:
+                    data_valid=True, rk_right=False, acl_right=False) -> MessageResult:
         """The result of a message whose envelope is valid, its findings in its routing key
         and ACL, and in its data unless `data_valid` (what detailed() finds, without the
-        envelope's checks; the data's as data_result finds them)."""
+        envelope's checks; the data's as data_result finds them). `rk_right`, `acl_right`:
+        the plan knows the key or the ACL to have no finding (their checks are skipped)."""
         found = Findings()
         add = found.add
-        if routing_key is not None:
+        if routing_key is not None and not rk_right:
             routing_key_findings(compiled, name_values, msg, routing_key, self.owner_of, add)
-        acl_findings(compiled, name_values, msg, msg.get("required_acl", MISSING), add)
+        if not acl_right:
+            acl_findings(compiled, name_values, msg, msg.get("required_acl", MISSING), add)
         keys = self.result_of(name, routing_key, found, msg, True)
         if data_valid:
             return keys
