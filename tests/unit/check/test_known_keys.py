@@ -1,7 +1,7 @@
 """What the cheap routes skip (validator/check/routes.py, detailed.py): a routing key or an
 ACL equal to the one a name decides has no finding, so a plan that knows it skips their
-checks; the content type equal to the catalogue's skips its normalising. Each skip gives
-the detailed route's findings."""
+checks, with a broken envelope too; the content type equal to the catalogue's
+skips its normalising. Each skip gives the detailed route's findings."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from messages import CATALOGUE, CT, DETAILED, all_names, body, valid_message
 
+from validator.catalogue import REQUIRED_ENVELOPE_KEYS
 from validator.check import Checker
 from validator.check.detailed import (
     Findings,
@@ -47,7 +48,7 @@ _ACL = st.one_of(st.sampled_from(["right", "absent", None, 3, "events.nobody"]),
 _DATA = st.sampled_from(["valid", "extra", "wrong", "gone"])
 
 
-def _variant(name, rk_kind, acl_kind, data_kind):
+def _variant(name, rk_kind, acl_kind, data_kind, dropped=None):
     rk, msg = valid_message(name)
     compiled, values = CHECKER.resolve(name)
     expected_rk, expected_acl = compiled.expected_keys(values)
@@ -67,14 +68,16 @@ def _variant(name, rk_kind, acl_kind, data_kind):
             msg["data"] = dict(data, **{next(iter(data)): {"not": "this"}})
         elif data_kind == "gone" and data:
             msg["data"] = {k: v for i, (k, v) in enumerate(data.items()) if i}
+    msg.pop(dropped, None)  # a broken envelope too
     return key, msg
 
 
 @settings(max_examples=strategies_profile.examples(150))
-@given(st.sampled_from(DECIDED), _RK, _ACL, _DATA, st.booleans())
+@given(st.sampled_from(DECIDED), _RK, _ACL, _DATA, st.booleans(),
+       st.sampled_from([None, *REQUIRED_ENVELOPE_KEYS]))
 def test_a_plan_that_knows_a_key_or_an_acl_right_gives_the_detailed_findings(
-        name, rk_kind, acl_kind, data_kind, twice):
-    key, msg = _variant(name, rk_kind, acl_kind, data_kind)
+        name, rk_kind, acl_kind, data_kind, twice, dropped):
+    key, msg = _variant(name, rk_kind, acl_kind, data_kind, dropped)
     raw = body(msg)
     for _ in range(1 + twice):  # a name's first message, then its plan's
         got, _ = CHECKER.check_parsed(key, raw, CT)
