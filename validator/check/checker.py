@@ -44,6 +44,13 @@ _NAME_CACHE_LIMIT = 10_000  # a hostile stream of random names must not grow mem
 _NAME_CACHE_MAX_CHARS = 256  # ... nor a few very long ones
 
 
+_loads, _JSONDecodeError = orjson.loads, orjson.JSONDecodeError  # one lookup, not two
+
+
+def _no_plan(_msg, _routing_key):
+    return None  # the detailed route
+
+
 class VersionError(ValueError):
     """The target version is malformed or outside the catalogue's range (a usage error)."""
 
@@ -60,6 +67,7 @@ class Checker:
         self.fast = fast
         self.select = frozenset(select or ())
         self.ignore = frozenset(ignore or ())
+        self._filtered = bool(self.select or self.ignore)
         uuid_def = catalogue.definitions.get("uuid")
         if not isinstance(uuid_def, dict) or "pattern" not in uuid_def:
             raise ValueError("the catalogue must define `uuid` with a pattern")
@@ -90,7 +98,7 @@ class Checker:
                                compiled.rk.parts))
         self.owner_of = Owners(owners)  # owner_of(routing key) -> event or family, or None
         self._resolved: dict[str, tuple | None] = {}
-        self._plans: dict = {}  # name -> its plan (routes.py), or None: the detailed route
+        self._plans: dict = {}  # name -> its plan (routes.py), or _no_plan: the detailed route
         self.undocumented_is_valid = jsonschema_rs.Draft202012Validator(
             undocumented_schema(uuid_def, catalogue.meta["uuid_fields"])).is_valid
         self._undocumented_keyed: dict[tuple, tuple] = {}  # (name, key) -> (verdict, findings)
@@ -141,11 +149,11 @@ class Checker:
         return hit
 
     def _plan(self, name: str):
-        """The plan of a name (routes.py), cached (bounded) like resolve's answers; None
-        when its messages take the detailed route."""
+        """The plan of a name (routes.py), cached (bounded) like resolve's answers;
+        _no_plan when its messages take the detailed route."""
         hit = self.resolve(name)
         plan = (undocumented_plan(self, name) if hit is None
-                else documented_plan(self, hit[0], name, hit[1]))
+                else documented_plan(self, hit[0], name, hit[1])) or _no_plan
         if len(self._plans) < _NAME_CACHE_LIMIT and len(name) <= _NAME_CACHE_MAX_CHARS:
             self._plans[name] = plan
         return plan
@@ -162,22 +170,20 @@ class Checker:
         if not self.fast:
             return self.detailed(routing_key, body, properties), MISSING
         try:
-            msg = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
+            msg = _loads(body)
+        except _JSONDecodeError as exc:
             return self.detailed(routing_key, body, properties, MISSING, exc), MISSING
         if type(msg) is dict:
             name = msg.get("name")
             if type(name) is str:
-                plan = self._plans.get(name, MISSING)
-                if plan is MISSING:
-                    plan = self._plan(name)
-                if plan is not None:
-                    result = plan(msg, routing_key)
-                    if result is not None:
-                        if properties is None or properties.get(
-                                "content_type") == self.content_type:
-                            return result, msg
-                        return self._with_transport(result, properties, msg), msg
+                # A name's plan, or _no_plan (None: the detailed route), made at its first
+                # message: a plan is never false.
+                result = (self._plans.get(name) or self._plan(name))(msg, routing_key)
+                if result is not None:
+                    if properties is None or properties.get(
+                            "content_type") == self.content_type:
+                        return result, msg
+                    return self._with_transport(result, properties, msg), msg
         return self.detailed(routing_key, body, properties, msg), msg
 
     def detailed(self, routing_key, body, properties=None, msg=MISSING,
@@ -196,10 +202,10 @@ class Checker:
                 parse_error = exc
             if parse_error is not None:
                 body_findings(body, parse_error, add)
-                return self.result_of(None, routing_key, found.out, None)
+                return self.result_of(None, routing_key, found, None)
         if type(msg) is not dict:
             add("B102", "$", f"the body is a JSON {json_type(msg, integer=False)}, not an object")
-            return self.result_of(None, routing_key, found.out, None)
+            return self.result_of(None, routing_key, found, None)
         acl_type_ok = envelope_findings(msg, self.is_uuid, add)
         name = msg.get("name")
         event_name = name if type(name) is str else None
@@ -207,7 +213,7 @@ class Checker:
         if hit is None:
             if event_name is not None:
                 self.undocumented(event_name, routing_key, msg, add)
-            return self.result_of(event_name, routing_key, found.out, msg)
+            return self.result_of(event_name, routing_key, found, msg)
         compiled, name_values = hit
         if compiled.not_yet:
             add("V700", "$.name", f"{event_name} was introduced in {compiled.spec.since}, "
@@ -218,7 +224,7 @@ class Checker:
             acl_findings(compiled, name_values, msg, msg.get("required_acl", MISSING), add)
         if "data" in msg and not compiled.data_is_valid(msg["data"]):
             compiled.explain_data(msg["data"], add)  # ~3x dearer than is_valid on valid data
-        return self.result_of(event_name, routing_key, found.out, msg, True)
+        return self.result_of(event_name, routing_key, found, msg, True)
 
     def undocumented(self, name, routing_key, msg, add):
         add("N300", "$.name", f"{show_value(name)} is not a documented event")
@@ -240,7 +246,7 @@ class Checker:
         if hit is None:
             found = Findings()
             self.undocumented(name, routing_key, msg, found.add)
-            result = self.result_of(name, routing_key, found.out, msg)
+            result = self.result_of(name, routing_key, found, msg)
             hit = (result.verdict, result.findings)
             if (len(self._undocumented_keyed) < KEY_CACHE_LIMIT
                     and len(name) + len(routing_key) <= KEY_CACHE_MAX_CHARS):
@@ -248,16 +254,18 @@ class Checker:
         return MessageResult(name, routing_key, *hit)
 
     def keys_result(self, compiled, name, name_values, routing_key, msg,
-                    data_valid=True) -> MessageResult:
+                    data_valid=True, rk_right=False, acl_right=False) -> MessageResult:
         """The result of a message whose envelope is valid, its findings in its routing key
         and ACL, and in its data unless `data_valid` (what detailed() finds, without the
-        envelope's checks; the data's as data_result finds them)."""
+        envelope's checks; the data's as data_result finds them). `rk_right`, `acl_right`:
+        the plan knows the key or the ACL to have no finding (their checks are skipped)."""
         found = Findings()
         add = found.add
-        if routing_key is not None:
+        if routing_key is not None and not rk_right:
             routing_key_findings(compiled, name_values, msg, routing_key, self.owner_of, add)
-        acl_findings(compiled, name_values, msg, msg.get("required_acl", MISSING), add)
-        keys = self.result_of(name, routing_key, found.out, msg, True)
+        if not acl_right:
+            acl_findings(compiled, name_values, msg, msg.get("required_acl", MISSING), add)
+        keys = self.result_of(name, routing_key, found, msg, True)
         if data_valid:
             return keys
         # Errata, --select and --ignore take each finding alone: the two parts add up.
@@ -273,7 +281,7 @@ class Checker:
         envelope_findings(msg, self.is_uuid, add)
         if "data" in msg and not compiled.data_is_valid(msg["data"]):
             compiled.explain_data(msg["data"], add)
-        return self.result_of(name, routing_key, found.out, msg, True)
+        return self.result_of(name, routing_key, found, msg, True)
 
     def _with_transport(self, result, properties, msg) -> MessageResult:
         """A route's result with the content type's findings first, as detailed() has them."""
@@ -282,7 +290,7 @@ class Checker:
         if not found.out:
             return result
         name = result.name
-        head = self.result_of(name, result.routing_key, found.out, msg,
+        head = self.result_of(name, result.routing_key, found, msg,
                               self.resolve(name) is not None)
         findings = head.findings + result.findings
         return MessageResult(name, result.routing_key, verdict_of(findings), findings)
@@ -327,17 +335,18 @@ class Checker:
     def _data_result(self, compiled, name, routing_key, msg) -> MessageResult:
         found = Findings()
         compiled.explain_data(msg["data"], found.add)
-        return self.result_of(name, routing_key, found.out, msg, True)
+        return self.result_of(name, routing_key, found, msg, True)
 
-    def result_of(self, name, routing_key, out, msg, documented=False) -> MessageResult:
-        """The result of the findings `out` ((finding, value) pairs): errata applied when the
-        event is documented, then --select and --ignore."""
+    def result_of(self, name, routing_key, found: Findings, msg, documented=False
+                  ) -> MessageResult:
+        """The result of the findings `found`: errata applied when the event is documented,
+        then --select and --ignore."""
         errata = documented and msg is not None and name in self._errata_names
-        if not (errata or self.select or self.ignore):
-            findings = tuple([finding for finding, _ in out])
+        if not (errata or self._filtered):
+            findings = tuple(found.out)
             return MessageResult(name, routing_key, verdict_of(findings), findings)
         findings = []
-        for finding, value in out:
+        for finding, value in zip(found.out, found.values):
             if errata:
                 self._apply_errata(name, finding, value, msg)
             if self.select and not C.matches(finding.code, self.select):

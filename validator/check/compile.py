@@ -9,6 +9,7 @@ import re
 import jsonschema_rs
 
 from ..catalogue import EventSpec, envelope_schema
+from ..findings import show_value
 from .template import MISSING, Template, get_path, render
 
 ABSENT = object()  # expected_keys: the page documents no required_acl for the event
@@ -31,6 +32,9 @@ class CompiledEvent:
         self.rk_regex = re.compile(self.rk.regex(open_patterns))
         self.acl = (Template(view["required_acl"], view["bindings"], name_values, name_vars)
                     if view["required_acl"] is not None else None)
+        # The templates as R400 and A50x quote them, once.
+        self.rk_shown = show_value(self.rk.text)
+        self.acl_shown = show_value(self.acl.text) if self.acl is not None else None
         strict_data = strict(view["data"])
         # The data's schema as one document ($defs included): what explains its errors.
         self.data_schema = (dict(strict_data, **{"$defs": checker.strict_defs})

@@ -19,6 +19,8 @@ _VALUE_KINDS = (_KIND.Enum, _KIND.Constant, _KIND.Minimum, _KIND.Maximum, _KIND.
 CODE_OF_KIND = {_KIND.Type: "D601", _KIND.Pattern: "D603", **{k: "D602" for k in _VALUE_KINDS}}
 
 
+_NODE_CACHE_LIMIT = 10_000  # schema paths are the schema's, but bound it like every cache
+
 VALUE_SET_KEYWORDS = frozenset(("enum", "const", "pattern", "description", "x-source"))
 
 
@@ -84,7 +86,7 @@ class DataExplainer:
     and its meta `uuid_fields`): an undocumented field named like a UUID is checked as one."""
 
     __slots__ = ("declared", "evaluate", "is_uuid", "is_uuid_field", "iter_errors",
-                 "relaxed_is_valid", "required", "root", "uuid_pattern")
+                 "relaxed_is_valid", "required", "root", "uuid_pattern", "_nodes")
 
     def __init__(self, schema, uuid_pattern: str, is_uuid, is_uuid_field):
         self.root = schema
@@ -97,6 +99,9 @@ class DataExplainer:
         self.uuid_pattern = uuid_pattern
         self.is_uuid = is_uuid
         self.is_uuid_field = is_uuid_field
+        # schema path -> (in a UUID's schema, a value set): paths come from the schema, not
+        # the data, so they repeat; walking the schema again cost ~7k instructions an error.
+        self._nodes: dict[tuple, tuple[bool, bool]] = {}
 
     def __call__(self, data, add) -> None:
         if self.relaxed_is_valid is not None and type(data) is dict and self.relaxed_is_valid(
@@ -128,9 +133,10 @@ class DataExplainer:
             else:
                 code = CODE_OF_KIND.get(kind_type, "D609")
                 message = error.message
-                if code in ("D601", "D603") and self._in_uuid_schema(error):
-                    code = "D605"
-                elif kind_type is _KIND.AnyOf and self._is_value_set(error):
+                if code in ("D601", "D603"):
+                    if self._node_facts(error.schema_path)[0]:
+                        code = "D605"
+                elif kind_type is _KIND.AnyOf and self._node_facts(error.schema_path)[1]:
                     code = "D602"
                     message = f"{show_value(error.instance)} is not one of the documented values"
                 add(code, json_path(parts), _clip(message, 200), error.instance)
@@ -151,15 +157,20 @@ class DataExplainer:
                          else tuple(error.instance_path))  # cannot pair it: best effort
         return paths
 
-    def _is_value_set(self, error) -> bool:
-        """An anyOf of enums, consts and patterns is one value set (Asterisk's call states:
-        a list, and "Unknown (N)"): a value outside it is D602, as for a plain enum."""
-        node = schema_node(self.root, error.schema_path)
-        return isinstance(node, dict) and is_value_set(node.get("anyOf"))
-
-    def _in_uuid_schema(self, error) -> bool:
-        node = schema_node(self.root, error.schema_path)
-        return isinstance(node, dict) and node.get("pattern") == self.uuid_pattern
+    def _node_facts(self, schema_path) -> tuple[bool, bool]:
+        """Of the schema node an error's schema path ends in: is it a UUID's (its type or
+        pattern error is D605), and is it an anyOf of enums, consts and patterns, one value
+        set (Asterisk's call states: a list, and "Unknown (N)"), so that a value outside it
+        is D602 as for a plain enum? Cached by path (bounded)."""
+        key = tuple(schema_path)
+        facts = self._nodes.get(key)
+        if facts is None:
+            node = schema_node(self.root, key)
+            facts = (isinstance(node, dict) and node.get("pattern") == self.uuid_pattern,
+                     isinstance(node, dict) and is_value_set(node.get("anyOf")))
+            if len(self._nodes) < _NODE_CACHE_LIMIT:
+                self._nodes[key] = facts
+        return facts
 
     def extra_fields(self, instance, names, parts, add) -> None:
         for prop in names:

@@ -33,12 +33,15 @@ def documented_plan(checker, compiled, name: str, values: dict):
     is_valid, envelope_is_valid = compiled.is_valid, compiled.envelope_is_valid
     data_result, keys_result = checker.data_result, checker.keys_result
 
-    def wrong_keys(msg, routing_key):
+    def wrong_keys(msg, routing_key, rk_right=False, acl_right=False):
         # The key or the ACL is wrong: their findings and the data's, the envelope valid.
+        # rk_right, acl_right: known to equal the name's one key or ACL (no finding).
         if is_valid(msg):
-            return keys_result(compiled, name, values, routing_key, msg)
+            return keys_result(compiled, name, values, routing_key, msg, True, rk_right,
+                               acl_right)
         if envelope_is_valid(msg):
-            return keys_result(compiled, name, values, routing_key, msg, False)
+            return keys_result(compiled, name, values, routing_key, msg, False, rk_right,
+                               acl_right)
         return None
 
     expected = compiled.expected_keys(values)
@@ -55,7 +58,10 @@ def documented_plan(checker, compiled, name: str, values: dict):
                 if is_valid(msg):
                     return ok_unkeyed if routing_key is None else ok_keyed
                 return data_result(compiled, name, routing_key, msg)
-            return wrong_keys(msg, routing_key)
+            # The rendered key passes the key's checks (expected_keys), and the ACL that
+            # equals the rendered one (or is absent with none documented) the ACL's.
+            return wrong_keys(msg, routing_key, routing_key is None or routing_key == expected_rk,
+                              msg.get("required_acl", ABSENT) == expected_acl)
         return plan
     keys_ok = compiled.keys_plan(values)
 
@@ -87,7 +93,7 @@ def undocumented_plan(checker, name: str):
     field has a finding too."""
     found = Findings()
     checker.undocumented(name, None, {}, found.add)
-    alone = checker.result_of(name, None, found.out, None)
+    alone = checker.result_of(name, None, found, None)
     verdict, findings = alone.verdict, alone.findings
     is_valid, owner_of, with_owner = (checker.undocumented_is_valid, checker.owner_of,
                                       checker.undocumented_result)
