@@ -31,6 +31,9 @@ ABSENT = "absent"      # the key is missing: forwarded to no client
 NULL = "null"          # null: forwarded to every subscribed client
 STRING = "string"      # forwarded to the clients whose ACLs match it
 DROPPED = "dropped"    # not an event websocketd can decode: forwarded to no client
+# The envelope keys websocketd's dispatcher reads (dispatch_of): nothing else of a message
+# but the data the page's ACL is filled from decides who receives it.
+DISPATCH_KEYS = ("name", "required_acl")
 
 _COMPILED_CACHE = 4096  # ACL tails from the first wildcard on; few depend on the user
 
