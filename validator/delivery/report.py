@@ -9,7 +9,8 @@ from dataclasses import replace
 from .. import codes as C
 from ..check.template import MISSING, get_path, render
 from ..findings import MessageResult, json_path
-from .matcher import ABSENT, DISPATCH_KEYS, DROPPED, NULL, STRING, decode
+from .matcher import (ABSENT, DISPATCH_KEYS, DROPPED, NULL, STRING, decode,
+                      websocketd_decode)
 from .simulate import Audience, Simulator, acl_erratum, consequence_of
 from .stats import DeliveryStats, counts_of
 
@@ -19,6 +20,7 @@ SHAPES_KEPT = 8192  # delivery shapes remembered (bounded: cleared when full)
 FILLED = object()  # a shape's mark: the ACL given is the one the page documents
 ONLY_CONCERNED = object()  # ... filled from the UUID of the user it concerns only
 NOT_AN_EVENT_SHAPE = ((DROPPED,), (), None, None, None)  # _key() of a body with no name
+BODY = json_path(())  # a finding's path when it is about the whole body
 PATHS_KEPT = 64  # per name: finding paths known to touch, or not, what its delivery reads
 
 
@@ -301,8 +303,11 @@ class DeliveryReport:
 
     def _by_shape(self, result, body, stats, msg):
         """Counts the message as the first one of its shape was counted (simulated then)."""
-        if msg is MISSING:  # orjson refused it: websocketd's json module may not
-            decoded, why = decode(body)
+        if msg is MISSING:  # orjson refused it (or was not asked): websocketd's json reads it
+            # A finding on the body as a whole: orjson refused it, or read no object (json
+            # reads none either: such bodies are all alike), so it is not asked again.
+            decoded, why = (websocketd_decode(body) if any(
+                finding.path == BODY for finding in result.findings) else decode(body))
             if not why:
                 msg = decoded
         shaped = self._key(msg)
