@@ -8,8 +8,9 @@ from dataclasses import replace
 
 from .. import codes as C
 from ..check.template import MISSING, get_path, render
-from ..findings import MessageResult
-from .matcher import ABSENT, DROPPED, NULL, STRING, decode
+from ..findings import MessageResult, json_path
+from .matcher import (ABSENT, DISPATCH_KEYS, DROPPED, NULL, STRING, decode,
+                      websocketd_decode)
 from .simulate import Audience, Simulator, acl_erratum, consequence_of
 from .stats import DeliveryStats, counts_of
 
@@ -19,6 +20,8 @@ SHAPES_KEPT = 8192  # delivery shapes remembered (bounded: cleared when full)
 FILLED = object()  # a shape's mark: the ACL given is the one the page documents
 ONLY_CONCERNED = object()  # ... filled from the UUID of the user it concerns only
 NOT_AN_EVENT_SHAPE = ((DROPPED,), (), None, None, None)  # _key() of a body with no name
+BODY = json_path(())  # a finding's path when it is about the whole body
+PATHS_KEPT = 64  # per name: finding paths known to touch, or not, what its delivery reads
 
 
 class DeliveryReport:
@@ -29,12 +32,20 @@ class DeliveryReport:
         """`profiles` and `concerns`: the Simulator's (default: specs/'s)."""
         self.sim = Simulator(checker, profiles, concerns)
         self.select, self.ignore = checker.select, checker.ignore
+        # Findings tell what is wrong with a message only when the checker keeps them all:
+        # under --select or --ignore, a message without findings may carry a wrong ACL.
+        self.complete = not (self.select or self.ignore)
         # A message with no finding is delivered as the page says. For an event whose ACL
         # names no user other than the one the event concerns, which user it is cannot change
         # the counts: one simulation of such a message stands for all the others.
         # Kept per compiled event, so that an open family's endless names share one entry.
         self.resolve = checker.resolve
         self.as_documented: dict = {}
+        # A message whose findings all lie away from what its delivery reads (name -> the
+        # paths read, from the page's ACL and specs/delivery.yaml, and its findings' paths
+        # known to touch them or not; False: an undocumented name) is delivered as a
+        # conforming one: see _neutral_of.
+        self._neutral: dict = {}
         # name -> its counts (counts_of): a conforming message of a name seen before costs
         # one increment (bounded: an open family has endless names)
         self.counted_as: dict = {}
@@ -69,19 +80,34 @@ class DeliveryReport:
         MISSING: websocketd's json module, which accepts NaN, then reads the body)."""
         findings = result.findings
         if not findings:
-            name = result.name
-            counted = self.counted_as.get(name)
-            if counted is not None:
-                entry = stats.events.get(name)
-                if entry is not None:
-                    tally = entry.tally
-                    tally[counted] = tally.get(counted, 0) + 1
-                    return result
-            hit = self.resolve(name) if name is not None else None
-            if hit is not None:  # (none: its findings were left out, --select/--ignore)
-                return self._conforming(result, body, stats, msg, hit[0])
+            if self.complete:
+                name = result.name
+                counted = self.counted_as.get(name)
+                if counted is not None:
+                    entry = stats.events.get(name)
+                    if entry is not None:
+                        tally = entry.tally
+                        tally[counted] = tally.get(counted, 0) + 1
+                        return result
+                hit = self.resolve(name) if name is not None else None
+                if hit is not None:
+                    return self._conforming(result, body, stats, msg, hit[0])
         elif findings[0].code == CRASH:
             return result  # the checker failed on it: nothing is known of it
+        elif self.complete and result.name is not None:
+            neutral = self._neutral.get(result.name)
+            if neutral is None:
+                neutral = self._neutral_of(result.name)
+            if neutral:
+                touch = neutral[0]
+                for finding in findings:
+                    touches = touch.get(finding.path)
+                    if touches is None:
+                        touches = self._touches(neutral, finding.path)
+                    if touches:
+                        break
+                else:
+                    return self._conforming(result, body, stats, msg, neutral[2])
         if self.shapes is not None:
             return self._by_shape(result, body, stats, msg)
         delivery = self._simulate(result, body, msg)
@@ -92,7 +118,59 @@ class DeliveryReport:
         return (self.sim.simulate(msg=msg, result=result) if msg is not MISSING
                 else self.sim.simulate(body, result))
 
+    def _neutral_of(self, name: str):
+        """(its finding paths known to touch, or not, a path its delivery reads; those
+        paths; its compiled event), or False for an undocumented name.
+
+        websocketd reads a message's name and required_acl (DISPATCH_KEYS), the page's ACL
+        is filled from the values at its template's paths, and the counts label the
+        receivers by the user at the name's specs/delivery.yaml path. A finding lies where
+        the value it is about lies, or on one of its parents (the body, $, for one websocketd
+        may not read; $.required_acl for an ACL that differs from the page's, or of another
+        type; the field the page's ACL is filled from, when missing or not a UUID). So when
+        none of a documented message's findings touches those paths (as a path, or as its
+        parent or child: compared as text, a prefix either way), the checker, which keeps
+        every finding, found them as a conforming message has them: the ACL is the page's,
+        filled from well-formed values, and the message is delivered, counted and worded
+        exactly as a conforming message of its name is. Its other findings (data fields,
+        routing key, content type, envelope keys websocketd ignores) change nothing."""
+        hit = self.resolve(name)
+        out = False
+        if hit is not None:
+            compiled = hit[0]
+            reads = {json_path((key,)) for key in DISPATCH_KEYS}
+            concerned = self.sim.concerns.get(name)
+            if concerned:
+                reads.add(json_path(concerned))
+            if compiled.acl is not None:
+                reads.update(json_path(part[2]) for part in compiled.acl.parts
+                             if type(part) is not str and part[0] == "path")
+            out = ({}, tuple(reads), compiled)
+        if len(self._neutral) < COUNTED_NAMES:
+            self._neutral[name] = out
+        return out
+
+    @staticmethod
+    def _touches(neutral: tuple, path) -> bool:
+        """Whether a finding at `path` may touch what the delivery reads (_neutral_of)."""
+        if type(path) is not str:
+            return True
+        touch = neutral[0]
+        touches = any(path.startswith(read) or read.startswith(path) for read in neutral[1])
+        if len(touch) < PATHS_KEPT:
+            touch[path] = touches
+        return touches
+
     def _conforming(self, result, body, stats, msg, compiled):
+        """A message delivered as the page says (one with no finding, or none that touches
+        its delivery: _neutral_of)."""
+        counted = self.counted_as.get(result.name)
+        if counted is not None:
+            entry = stats.events.get(result.name)
+            if entry is not None:
+                tally = entry.tally
+                tally[counted] = tally.get(counted, 0) + 1
+                return result
         known = self.as_documented.get(compiled)
         if known is not None:
             if known.name != result.name:
@@ -225,8 +303,11 @@ class DeliveryReport:
 
     def _by_shape(self, result, body, stats, msg):
         """Counts the message as the first one of its shape was counted (simulated then)."""
-        if msg is MISSING:  # orjson refused it: websocketd's json module may not
-            decoded, why = decode(body)
+        if msg is MISSING:  # orjson refused it (or was not asked): websocketd's json reads it
+            # A finding on the body as a whole: orjson refused it, or read no object (json
+            # reads none either: such bodies are all alike), so it is not asked again.
+            decoded, why = (websocketd_decode(body) if any(
+                finding.path == BODY for finding in result.findings) else decode(body))
             if not why:
                 msg = decoded
         shaped = self._key(msg)

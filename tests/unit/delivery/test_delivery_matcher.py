@@ -183,3 +183,28 @@ def test_who_receives_a_dispatched_event():
     ]:
         dispatch = dispatch_of(body)
         assert {t.user for t in (user, stranger) if t.receives(dispatch)} == receivers
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+                     lambda inner: st.lists(inner, max_size=3)
+                     | st.dictionaries(st.text(max_size=5), inner, max_size=3), max_leaves=8)
+
+
+@given(st.one_of(_JSON.map(lambda v: __import__("json").dumps(v).encode()),
+                 st.binary(max_size=40),
+                 st.sampled_from([b'{"name": "x", "v": NaN}', b'{"a": "\\ud800"}', b"{",
+                                  b"", b"\xff{}", b"[1, 2", b'{"n": 123456789012345678901234}'])))
+def test_websocketd_decode_reads_a_body_as_decode_does(body):
+    # The run reads a body orjson refused with json alone; decode tries orjson first.
+    import orjson
+
+    from validator.delivery.matcher import decode, websocketd_decode
+    try:
+        orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        return  # (not asked of such bodies: orjson reads big integers as floats)
+    got, want = websocketd_decode(body), decode(body)
+    assert got[1] == want[1]
+    assert repr(got[0]) == repr(want[0])  # (NaN != NaN)
