@@ -181,20 +181,30 @@ def read_capture(path: str | os.PathLike | IO[bytes], first_line: int = 1
             stream.close()
 
 
-def read_range(path: str, start: int, end: int, first_line: int
+def read_lines(data: bytes, first_line: int = 1
                ) -> Iterator[CaptureItem | CaptureMeta | CaptureError]:
-    """The items of the bytes [start, end) of a plain capture file, which begin at a line."""
-    with open(path, "rb") as f:
-        f.seek(start)
-        data = f.read(end - start)
+    """The items of a buffer of whole capture lines, the first one numbered `first_line`."""
     for line_no, raw in enumerate(data.split(b"\n"), start=first_line):
         item = parse_line(line_no, raw)
         if item is not None:
             yield item
 
 
-def split_lines(path: str, parts: int) -> list[tuple[int, int, int]]:
-    """[(start byte, end byte, first line number)]: `parts` ranges of whole lines."""
+def read_bytes(path: str, start: int, end: int) -> bytes:
+    with open(path, "rb") as f:
+        f.seek(start)
+        return f.read(end - start)
+
+
+def read_range(path: str, start: int, end: int, first_line: int
+               ) -> Iterator[CaptureItem | CaptureMeta | CaptureError]:
+    """The items of the bytes [start, end) of a plain capture file, which begin at a line."""
+    return read_lines(read_bytes(path, start, end), first_line)
+
+
+def split_bounds(path: str, parts: int) -> list[tuple[int, int]]:
+    """[(start byte, end byte)]: up to `parts` ranges of whole lines, of about equal size
+    (the lines are not counted: a range's first line number is its worker's to find)."""
     size = os.path.getsize(path)
     bounds = [0]
     with open(path, "rb") as f:
@@ -202,14 +212,8 @@ def split_lines(path: str, parts: int) -> list[tuple[int, int, int]]:
             f.seek(max(size * i // parts, bounds[-1]))
             f.readline()
             bounds.append(min(f.tell(), size))
-        bounds.append(size)
-        out, line = [], 1
-        for start, end in zip(bounds, bounds[1:]):
-            if end > start:
-                out.append((start, end, line))
-                f.seek(start)
-                line += f.read(end - start).count(b"\n")
-    return out
+    bounds.append(size)
+    return [(start, end) for start, end in zip(bounds, bounds[1:]) if end > start]
 
 
 def meta_record(kind: str, **facts) -> bytes:

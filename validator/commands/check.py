@@ -9,7 +9,8 @@ import os
 import signal
 import sys
 
-from ..capture import CaptureFileError, read_capture, read_range, split_lines
+from ..capture import (CaptureFileError, read_bytes, read_capture, read_lines, read_range,
+                       split_bounds)
 from ..pages import page_examples_capture
 from ..run import Run
 from ..sinks import NdjsonSink
@@ -112,80 +113,115 @@ def _jobs(args, capture: str, sinks) -> int:
     return 1 if compressed or size < PARALLEL_MIN_BYTES else (os.cpu_count() or 1)
 
 
-def _check_part(the_run: Run, args, capture: str, task, file_index, send) -> None:
+def _first_line(capture: str, first: bytes, start: int) -> int:
+    """The number of the line at byte `start`: the first range's lines are in `first`."""
+    lines = first.count(b"\n")
+    if start > len(first):
+        lines += read_bytes(capture, len(first), start).count(b"\n")
+    return 1 + lines
+
+
+def _check_part(the_run: Run, args, capture: str, first: bytes, task, file_index,
+                send: int) -> None:
     """A forked worker: checks its range of the capture into a summary of its own (with the
-    parent's delivery report, warm), and sends it back as its JSON report."""
+    parent's delivery report, warm) and writes it to `send`, pickled: its report's dict, or
+    why it failed (a string)."""
     _worker_signals()
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     try:
         part = common.build_summary(args, the_run.checker, "part")
         Run(the_run.checker, part, delivery=the_run.delivery_report or False).replay(
-            read_range(capture, *task), file_index, capture)
-        send.send(part.as_dict())
+            read_range(capture, *task, _first_line(capture, first, task[0])), file_index,
+            capture)
+        payload = part.as_dict()
     except Exception as exc:  # the parent checks the range itself, and says what failed
-        send.send(f"{type(exc).__name__}: {exc}")
-    finally:
-        send.close()
+        payload = f"{type(exc).__name__}: {exc}"
+    import pickle
+    with open(send, "wb") as out:
+        out.write(pickle.dumps(payload))
 
 
 def _worker_signals() -> None:
-    # Ctrl-C reaches the whole process group: the parent decides, and ends the workers with
-    # SIGTERM, which must therefore stay deadly here (a worker that ignored it would hang
-    # the parent's join forever).
+    # Ctrl-C reaches the whole process group: the parent decides, and ends the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
-STOP_GRACE = 5.0  # seconds a worker has to end on SIGTERM before it is killed
+
+
+def _fork_worker(*work) -> tuple[int, int]:
+    """(pid, the read end of its pipe): a child running _check_part(*work, write end)."""
+    receive, send = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the worker: never returns into the parent's code
+        try:
+            os.close(receive)
+            _check_part(*work, send)
+        finally:
+            os._exit(0)
+    os.close(send)
+    return pid, receive
+
+
+def _receive(pid: int, receive: int):
+    """What the worker sent (its part's dict, or why it failed), once it has ended."""
+    import pickle
+    with open(receive, "rb") as f:
+        data = f.read()
+    status = os.waitpid(pid, 0)[1]
+    try:
+        return pickle.loads(data)
+    except Exception:  # nothing, or cut short: it died
+        return f"it ended with exit code {os.waitstatus_to_exitcode(status)}"
 
 
 def _parallel(args, the_run: Run, capture: str, jobs: int, file_index) -> None:
     """The capture split into `jobs` line-aligned ranges: the first checked here, each other
     by a forked worker; the workers' parts are merged in order into the run's summary. A
     worker that dies or fails leaves its range to this process (nothing is left unchecked)."""
-    ranges = split_lines(capture, jobs)
-    import multiprocessing  # only a parallel run needs it: not at every start-up
-
-    ctx = multiprocessing.get_context("fork")
+    ranges = split_bounds(capture, jobs)
+    first = read_bytes(capture, *ranges[0])  # read before the fork: the workers count its lines
     # What the workers inherit is never collected: frozen, the collector does not walk it
     # (and so does not copy its pages in each worker).
     gc.freeze()
-    workers = []
+    workers = []  # [pid, read end, range] in the capture's order; pid None: not forked
     try:
         # No stop signal between a fork and the worker's own handlers: held until then.
         signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         try:
             for task in ranges[1:]:
-                receive, send = ctx.Pipe(duplex=False)
-                worker = ctx.Process(target=_check_part, daemon=True,
-                                     args=(the_run, args, capture, task, file_index, send))
-                worker.start()
-                send.close()
-                workers.append((worker, receive, task))
+                try:
+                    pid, receive = _fork_worker(the_run, args, capture, first, task, file_index)
+                except OSError as exc:  # no process to be had: this one checks it
+                    pid, receive = None, f"{exc.strerror or exc}"
+                workers.append([pid, receive, task])
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-        the_run.replay(read_range(capture, *ranges[0]), file_index, capture)
+        the_run.replay(read_lines(first), file_index, capture)
         names = the_run.checker.catalogue.all_names()
-        for worker, receive, task in workers:
-            try:
-                part = receive.recv()
-            except (EOFError, OSError):
-                worker.join()
-                part = f"it ended with exit code {worker.exitcode}"
+        for worker in workers:
+            pid, receive, task = worker
+            part = receive if pid is None else _receive(pid, receive)
+            worker[0] = None  # reaped
             if type(part) is dict:
                 the_run.summary.merge(Summary.from_dict(part, names))
-            else:
-                sys.stderr.write(f"wazo-bus-validator: the worker checking from line {task[2]} "
-                                 f"failed ({part}): checking its lines here\n")
-                the_run.replay(read_range(capture, *task), file_index, capture)
+                continue
+            line = _first_line(capture, first, task[0])
+            sys.stderr.write(f"wazo-bus-validator: the worker checking from line {line} "
+                             f"failed ({part}): checking its lines here\n")
+            the_run.replay(read_range(capture, *task, line), file_index, capture)
     finally:
-        for worker, receive, _ in workers:
-            if worker.is_alive():
-                worker.terminate()
-                worker.join(STOP_GRACE)
-                if worker.is_alive():  # (one that blocks SIGTERM)
-                    worker.kill()
-            worker.join()
-            receive.close()
+        for pid, receive, _ in workers:
+            if pid is None:
+                continue
+            try:  # stopped early: a worker holds nothing that needs an orderly end
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass  # (reaped already, by a receive that a stop then cut short)
+            try:
+                os.close(receive)
+            except OSError:
+                pass
         gc.unfreeze()

@@ -13,7 +13,7 @@ from hypothesis import given, strategies as st
 
 from validator.capture import (CaptureError, CaptureFileError, CaptureItem, CaptureWriter,
                                _parse_object, parse_line, read_capture, read_range,
-                               split_lines)
+                               split_bounds)
 
 
 def _write(path, n):
@@ -62,7 +62,13 @@ def test_ranges_cover_every_line_once_with_its_number(tmp_path, parts):
         f.write(b"not json\n")
     whole = [(i.line, getattr(i, "body", None)) for i in read_capture(path)]
     pieces = []
-    for start, end, first in split_lines(str(path), parts):
+    data = path.read_bytes()
+    bounds = split_bounds(str(path), parts)
+    assert len(bounds) <= parts and bounds[0][0] == 0 and bounds[-1][1] == len(data)
+    for (start, end), (following, _) in zip(bounds, bounds[1:]):
+        assert end == following and data[end - 1:end] == b"\n"  # whole lines, no gap
+    for start, end in bounds:
+        first = 1 + data[:start].count(b"\n")
         pieces += [(i.line, getattr(i, "body", None)) for i in read_range(str(path), start, end, first)]
     assert pieces == whole
     assert [body for _, body in whole[-3:-1]] == [b"{}", b"{}"]

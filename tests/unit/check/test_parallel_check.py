@@ -65,6 +65,14 @@ def test_parts_merge_into_the_one_process_report(capture, one_process, tmp_path)
         assert report[key] == one_process[key], key
 
 
+def _no_children() -> bool:
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
 def _check_here(capture, out, jobs="3") -> int:
     """The check command run in this process (so that its workers inherit a patch)."""
     return cli.main(["check", str(capture), "--jobs", jobs, "--format", "json",
@@ -80,7 +88,7 @@ def test_a_worker_that_dies_leaves_its_range_to_the_parent(capture, one_process,
         assert report[key] == one_process[key], key
     err = capfd.readouterr().err
     assert err.count("failed (it ended with exit code 3): checking its lines here") == 2
-    assert not multiprocessing.active_children()
+    assert _no_children()
 
 
 def test_a_worker_that_fails_says_why_and_leaves_its_range_to_the_parent(
@@ -99,10 +107,10 @@ def test_a_worker_that_fails_says_why_and_leaves_its_range_to_the_parent(
     assert "failed (RuntimeError: no summary today)" in capfd.readouterr().err
 
 
-def _stopped_after_one(read_range):
-    """read_range, whose reader is stopped (as by Ctrl-C) after its first item."""
+def _stopped_after_one(read_lines):
+    """read_lines, whose reader is stopped (as by Ctrl-C) after its first item."""
     def stopped(*a):
-        for n, item in enumerate(read_range(*a)):
+        for n, item in enumerate(read_lines(*a)):
             if n == 1:
                 raise common.Interrupted("SIGINT")
             yield item
@@ -118,20 +126,32 @@ def test_a_stop_in_the_parent_ends_the_workers_and_still_reports(capture, tmp_pa
         signal.pause()
 
     monkeypatch.setattr(check, "_check_part", waiting)
-    monkeypatch.setattr(check, "read_range", _stopped_after_one(check.read_range))
+    monkeypatch.setattr(check, "read_lines", _stopped_after_one(check.read_lines))
     _check_here(capture, tmp_path / "r.json")
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["run"]["stop_reason"] == "signal:SIGINT"
     assert report["totals"]["messages"] == 1
-    assert not multiprocessing.active_children()
+    assert _no_children()
 
 
 def test_a_worker_deaf_to_sigterm_is_killed(capture, tmp_path, monkeypatch):
-    # The stop signals stay blocked in this worker (it never sets its own up): SIGTERM
-    # cannot end it, and the parent must not wait for it for ever.
+    # The stop signals stay blocked in this worker (it never sets its own up): the parent
+    # must not wait for it for ever.
     monkeypatch.setattr(check, "_check_part", lambda *a: signal.pause())
-    monkeypatch.setattr(check, "STOP_GRACE", 0.2)
-    monkeypatch.setattr(check, "read_range", _stopped_after_one(check.read_range))
+    monkeypatch.setattr(check, "read_lines", _stopped_after_one(check.read_lines))
     _check_here(capture, tmp_path / "r.json")
     assert json.loads((tmp_path / "r.json").read_text())["totals"]["messages"] == 1
-    assert not multiprocessing.active_children()
+    assert _no_children()
+
+
+def test_no_process_to_fork_leaves_every_range_to_the_parent(capture, one_process, tmp_path,
+                                                             monkeypatch, capfd):
+    def no_fork(*a):
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(check, "_fork_worker", no_fork)
+    assert _check_here(capture, tmp_path / "r.json") == 1
+    report = json.loads((tmp_path / "r.json").read_text())
+    for key in KEYS:
+        assert report[key] == one_process[key], key
+    assert capfd.readouterr().err.count("(Resource temporarily unavailable)") == 2
