@@ -15,7 +15,7 @@ import jsonschema_rs
 import orjson
 
 from .. import codes as C
-from ..catalogue import Catalogue, EventSpec, parse_version
+from ..catalogue import Catalogue, EventSpec, envelope_schema, parse_version
 from ..findings import Finding, MessageResult, show_value, verdict_of
 from ..jsonvalue import json_type
 from .compile import CompiledEvent, strict
@@ -89,7 +89,7 @@ class Checker:
                     {k: p.pattern for k, p in spec.name_placeholders.items()}, prefix="n")
                 compiled = CompiledEvent(self, spec, None, {})
                 self.open_families.append((re.compile(name_re), spec, [compiled]))
-                owners.append((compiled.rk_regex.pattern, spec.key, compiled.rk.parts))
+                owners.append((compiled.rk_source(), spec.key, compiled.rk.parts))
                 continue
             for name, values in spec.concrete_names():
                 compiled = CompiledEvent(self, spec, name, values)
@@ -102,6 +102,7 @@ class Checker:
         self.undocumented_is_valid = jsonschema_rs.Draft202012Validator(
             undocumented_schema(uuid_def, catalogue.meta["uuid_fields"])).is_valid
         self._undocumented_keyed: dict[tuple, tuple] = {}  # (name, key) -> (verdict, findings)
+        self._envelope_is_valid = None
 
         self.errata = ErrataMatcher(catalogue, self.lenient_validator)
         self._errata_names = frozenset(name for name, _ in self.errata.by_key)
@@ -124,6 +125,14 @@ class Checker:
     def is_uuid_field(self, name: str) -> bool:
         """Does the catalogue say a field of this name carries a UUID (meta uuid_fields)?"""
         return self._uuid_field(name)
+
+    def envelope_is_valid(self):
+        """is_valid of the closed envelope with any data (every event's envelope_is_valid),
+        built at its first use."""
+        if self._envelope_is_valid is None:
+            self._envelope_is_valid = jsonschema_rs.Draft202012Validator(
+                dict(envelope_schema(True, closed=True), **{"$defs": self.strict_defs})).is_valid
+        return self._envelope_is_valid
 
     def lenient_validator(self, schema):
         """A jsonschema-rs validator on the catalogue's own definitions (errata covers)."""

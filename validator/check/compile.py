@@ -18,45 +18,86 @@ ABSENT = object()  # expected_keys: the page documents no required_acl for the e
 class CompiledEvent:
     """One documented name (or open family) compiled for a target version."""
 
+    # rk_regex, data_schema, explain_data, data_is_valid, fast_validator, is_valid and
+    # envelope_is_valid are built at their first read (_BUILDERS): __getattr__ runs only
+    # while the attribute is missing, so a built one costs a plain attribute read. A run
+    # meets few of the documented names, and a name's validators cost ~2 ms to build.
+
     def __init__(self, checker, spec: EventSpec, name: str | None, name_values: dict[str, str]):
         version = checker.version
         view = spec.at_version(version)
+        self._checker = checker
+        self._view_data = view["data"]
         self.spec = spec
         self.name = name
         self.name_values = name_values
         self.not_yet = spec.introduced_after(version)
         self.shapes = None  # its erratum shapes (shapes.py), built when first needed
-        open_patterns = {k: p.pattern for k, p in spec.name_placeholders.items() if p.values is None}
         name_vars = tuple(spec.name_placeholders)
         self.rk = Template(view["routing_key"], view["bindings"], name_values, name_vars)
-        self.rk_regex = re.compile(self.rk.regex(open_patterns))
         self.acl = (Template(view["required_acl"], view["bindings"], name_values, name_vars)
                     if view["required_acl"] is not None else None)
         # The templates as R400 and A50x quote them, once.
         self.rk_shown = show_value(self.rk.text)
         self.acl_shown = show_value(self.acl.text) if self.acl is not None else None
-        strict_data = strict(view["data"])
-        # The data's schema as one document ($defs included): what explains its errors.
-        self.data_schema = (dict(strict_data, **{"$defs": checker.strict_defs})
-                            if isinstance(strict_data, dict) else strict_data)
-        self.explain_data = checker.explainer(self.data_schema)
-        # Valid data has nothing to explain, and is_valid costs a third of iter_errors. With
-        # another explainer (the tests' reference) the explainer alone decides.
-        self.data_is_valid = (
-            jsonschema_rs.Draft202012Validator(self.data_schema).is_valid
-            if checker.explainer == checker.default_explainer else _never)
-        self.fast_validator = jsonschema_rs.Draft202012Validator(
-            dict(envelope_schema(strict_data, closed=True), **{"$defs": checker.strict_defs}))
-        self.is_valid = self.fast_validator.is_valid
-        # The envelope alone (any data): a message that passes it, its routing key and its
-        # ACL has findings in its data only, and skips the detailed envelope checks.
-        self.envelope_is_valid = jsonschema_rs.Draft202012Validator(
-            dict(envelope_schema(True, closed=True), **{"$defs": checker.strict_defs})).is_valid
         # Placeholders of the routing key, with where their expected word comes from.
         self.rk_words = tuple(
             (f"p{i}", part[1], part[0], part[2])
             for i, part in enumerate(p for p in self.rk.parts if type(p) is not str)
         )
+
+    def rk_source(self) -> str:
+        """The source of rk_regex: one named group p<n> per placeholder."""
+        open_patterns = {k: p.pattern for k, p in self.spec.name_placeholders.items()
+                         if p.values is None}
+        return self.rk.regex(open_patterns)
+
+    def __getattr__(self, attr):
+        build = _BUILDERS.get(attr)
+        if build is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {attr!r}")
+        value = build(self)
+        setattr(self, attr, value)
+        return value
+
+    def _strict_data(self):
+        strict_data = self.__dict__.get("_strict")
+        if strict_data is None:
+            strict_data = self._strict = (strict(self._view_data),)
+        return strict_data[0]
+
+    def _make_data_schema(self):
+        # The data's schema as one document ($defs included): what explains its errors.
+        strict_data = self._strict_data()
+        return (dict(strict_data, **{"$defs": self._checker.strict_defs})
+                if isinstance(strict_data, dict) else strict_data)
+
+    def _make_explain_data(self):
+        return self._checker.explainer(self.data_schema)
+
+    def _make_data_is_valid(self):
+        # Valid data has nothing to explain, and is_valid costs a third of iter_errors. With
+        # another explainer (the tests' reference) the explainer alone decides.
+        checker = self._checker
+        return (jsonschema_rs.Draft202012Validator(self.data_schema).is_valid
+                if checker.explainer == checker.default_explainer else _never)
+
+    def _make_fast_validator(self):
+        return jsonschema_rs.Draft202012Validator(
+            dict(envelope_schema(self._strict_data(), closed=True),
+                 **{"$defs": self._checker.strict_defs}))
+
+    def _make_is_valid(self):
+        return self.fast_validator.is_valid
+
+    def _make_envelope_is_valid(self):
+        # The envelope alone (any data): a message that passes it, its routing key and its
+        # ACL has findings in its data only, and skips the detailed envelope checks. The
+        # same for every event: the checker's one.
+        return self._checker.envelope_is_valid()
+
+    def _make_rk_regex(self):
+        return re.compile(self.rk_source())
 
     def _rk_ok(self, msg, routing_key, name_values) -> bool:
         if self.rk.constant is not None:
@@ -133,6 +174,11 @@ class CompiledEvent:
             value = msg.get("required_acl")
             return type(value) is str and value == acl_fill(msg)
         return keys_ok
+
+
+_BUILDERS = {attr: getattr(CompiledEvent, f"_make_{attr}") for attr in (
+    "rk_regex", "data_schema", "explain_data", "data_is_valid", "fast_validator", "is_valid",
+    "envelope_is_valid")}
 
 
 def strict(schema):
