@@ -15,7 +15,7 @@ import jsonschema_rs
 import orjson
 
 from .. import codes as C
-from ..catalogue import Catalogue, EventSpec, envelope_schema, parse_version
+from ..catalogue import Catalogue, envelope_schema, parse_version
 from ..findings import Finding, MessageResult, show_value, verdict_of
 from ..jsonvalue import json_type
 from .compile import CompiledEvent, strict
@@ -72,23 +72,22 @@ class Checker:
         if not isinstance(uuid_def, dict) or "pattern" not in uuid_def:
             raise ValueError("the catalogue must define `uuid` with a pattern")
         self.uuid_pattern = uuid_def["pattern"]
-        self.is_uuid = jsonschema_rs.Draft202012Validator(uuid_def).is_valid
-        self._uuid_field = jsonschema_rs.Draft202012Validator(
-            {"type": "string", "pattern": catalogue.meta["uuid_fields"]}).is_valid
-        self.strict_defs = {k: strict(v) for k, v in catalogue.definitions.items()}
+        # is_uuid, strict_defs and undocumented_is_valid: built at their first read
+        # (__getattr__), as CompiledEvent's validators.
         # explainer(data schema) -> explain(data, add); the tests pass a reference one.
         self.explainer = explainer or self.default_explainer
         self.content_type = catalogue.meta["content_type"]
 
         self.by_name: dict[str, tuple[CompiledEvent, dict]] = {}
-        self.open_families: list[tuple[re.Pattern, EventSpec, list]] = []
+        # [name regex (its source until a name needs it), spec, [compiled]]
+        self.open_families: list[list] = []
         owners = []  # (regex source, label, key parts) for "whose routing key is this?"
         for spec in catalogue.events:
             if spec.is_open_family:
                 name_re = Template(spec.name_template, {}, {}, tuple(spec.name_placeholders)).regex(
                     {k: p.pattern for k, p in spec.name_placeholders.items()}, prefix="n")
                 compiled = CompiledEvent(self, spec, None, {})
-                self.open_families.append((re.compile(name_re), spec, [compiled]))
+                self.open_families.append([name_re, spec, [compiled]])
                 owners.append((compiled.rk_source(), spec.key, compiled.rk.parts))
                 continue
             for name, values in spec.concrete_names():
@@ -99,8 +98,6 @@ class Checker:
         self.owner_of = Owners(owners)  # owner_of(routing key) -> event or family, or None
         self._resolved: dict[str, tuple | None] = {}
         self._plans: dict = {}  # name -> its plan (routes.py), or _no_plan: the detailed route
-        self.undocumented_is_valid = jsonschema_rs.Draft202012Validator(
-            undocumented_schema(uuid_def, catalogue.meta["uuid_fields"])).is_valid
         self._undocumented_keyed: dict[tuple, tuple] = {}  # (name, key) -> (verdict, findings)
         self._envelope_is_valid = None
 
@@ -108,9 +105,30 @@ class Checker:
         self._errata_names = frozenset(name for name, _ in self.errata.by_key)
         self.shape_builder = ShapeBuilder(self)
 
+    def __getattr__(self, attr):
+        # Runs only while the attribute is missing: once built, it is a plain attribute.
+        catalogue = self.__dict__.get("catalogue")
+        if catalogue is None:
+            raise AttributeError(attr)
+        if attr == "is_uuid":
+            value = jsonschema_rs.Draft202012Validator(catalogue.definitions["uuid"]).is_valid
+        elif attr == "_uuid_field":
+            value = jsonschema_rs.Draft202012Validator(
+                {"type": "string", "pattern": catalogue.meta["uuid_fields"]}).is_valid
+        elif attr == "strict_defs":
+            value = {k: strict(v) for k, v in catalogue.definitions.items()}
+        elif attr == "undocumented_is_valid":
+            value = jsonschema_rs.Draft202012Validator(undocumented_schema(
+                catalogue.definitions["uuid"], catalogue.meta["uuid_fields"])).is_valid
+        else:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {attr!r}")
+        setattr(self, attr, value)
+        return value
+
     # -- compilation helpers -------------------------------------------------------
     def _parse_target(self, text: str) -> tuple[int, int]:
-        if not isinstance(text, str) or not re.fullmatch(r"[0-9]{2}\.[0-9]{2}", text):
+        if not (isinstance(text, str) and len(text) == 5 and text[2] == "."
+                and all(c in "0123456789" for c in text[:2] + text[3:])):
             raise VersionError(f"--wazo-version {text!r} is not a Wazo version like 17.08")
         first, last = self.catalogue.version_range
         version = parse_version(text)
@@ -147,7 +165,10 @@ class Checker:
             return hit
         hit = self.by_name.get(name)
         if hit is None:
-            for name_re, spec, (compiled,) in self.open_families:
+            for family in self.open_families:
+                name_re, spec, (compiled,) = family
+                if type(name_re) is str:  # compiled at the first name not documented
+                    name_re = family[0] = re.compile(name_re)
                 m = name_re.fullmatch(name)
                 if m:
                     hit = (compiled, {ph: m.group(f"n{i}")
