@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import orjson
 
@@ -105,8 +105,7 @@ def acl_matches(token_acl: str, required_acl: str, user: str | None) -> bool:
     return _tail_regex(personal[cut:]).match(required_acl, cut) is not None
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):  # not a frozen dataclass: ten times cheaper to define at start-up
     """A websocket client's token: its ACLs and its auth id (the user's UUID, or None)."""
 
     acls: tuple[str, ...]
@@ -129,8 +128,7 @@ class Token:
         return False
 
 
-@dataclass(frozen=True)
-class Dispatch:
+class Dispatch(NamedTuple):  # not a frozen dataclass: ten times cheaper to define at start-up
     """What websocketd's dispatcher makes of one message."""
 
     kind: str                   # ABSENT, NULL, STRING or DROPPED
