@@ -12,7 +12,6 @@ validator/delivery/codes.py. docs/delivery.md explains the rules.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 
 from ..catalogue import default_catalogue_path
 from ..findings import Finding
@@ -22,6 +21,7 @@ from .matcher import (
     DROPPED,
     NULL,
     Dispatch,
+    Record,
     Token,
     acl_pattern,
     dispatch_of,
@@ -47,12 +47,16 @@ _ME_MARK = "\x00me\x00"
 _AUDIENCE_CACHE = 8192
 
 
-class Audience(NamedTuple):  # not a frozen dataclass: ten times cheaper to define at start-up
-    kind: str
-    user: str | None = None   # USER: whose token receives it
-    cause: str = ""           # NOBODY: why no one does
-    acl: str | None = None    # the required_acl it was computed from
-    why: str = ""             # DROPPED: websocketd's reason
+class Audience(Record):
+    __slots__ = ("kind", "user", "cause", "acl", "why")
+
+    def __init__(self, kind: str, user: str | None = None, cause: str = "",
+                 acl: str | None = None, why: str = ""):
+        self.kind = kind
+        self.user = user    # USER: whose token receives it
+        self.cause = cause  # NOBODY: why no one does
+        self.acl = acl      # the required_acl it was computed from
+        self.why = why      # DROPPED: websocketd's reason
 
     def reaches(self, user: str | None) -> bool:
         if user is None:
@@ -103,24 +107,32 @@ class Audience(NamedTuple):  # not a frozen dataclass: ten times cheaper to defi
         return "every client"
 
 
-class Consequence(NamedTuple):  # not a frozen dataclass: ten times cheaper to define at start-up
-    code: str
-    message: str
-    erratum: str | None = None
+class Consequence(Record):
+    __slots__ = ("code", "message", "erratum")
+
+    def __init__(self, code: str, message: str, erratum: str | None = None):
+        self.code = code
+        self.message = message
+        self.erratum = erratum
 
     def finding(self) -> Finding:
         return Finding(self.code, DC.SEVERITY, "$.required_acl", self.message, self.erratum)
 
 
-class Delivery(NamedTuple):  # not a frozen dataclass: ten times cheaper to define at start-up
+class Delivery(Record):
     """One message's delivery: who receives it and who the page says should."""
 
-    name: str | None
-    documented: bool
-    concerned: str | None
-    actual: Audience
-    expected: Audience | None     # None: the page's answer is unknown
-    consequence: Consequence | None = None
+    __slots__ = ("name", "documented", "concerned", "actual", "expected", "consequence")
+
+    def __init__(self, name: str | None, documented: bool, concerned: str | None,
+                 actual: Audience, expected: Audience | None,
+                 consequence: Consequence | None = None):
+        self.name = name
+        self.documented = documented
+        self.concerned = concerned
+        self.actual = actual
+        self.expected = expected  # None: the page's answer is unknown
+        self.consequence = consequence
 
     @property
     def lost(self) -> bool:
