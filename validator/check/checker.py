@@ -72,8 +72,10 @@ class Checker:
         if not isinstance(uuid_def, dict) or "pattern" not in uuid_def:
             raise ValueError("the catalogue must define `uuid` with a pattern")
         self.uuid_pattern = uuid_def["pattern"]
-        # is_uuid, strict_defs and undocumented_is_valid: built at their first read
-        # (__getattr__), as CompiledEvent's validators.
+        self.is_uuid = jsonschema_rs.Draft202012Validator(uuid_def).is_valid
+        self._uuid_field = jsonschema_rs.Draft202012Validator(
+            {"type": "string", "pattern": catalogue.meta["uuid_fields"]}).is_valid
+        self.strict_defs = {k: strict(v) for k, v in catalogue.definitions.items()}
         # explainer(data schema) -> explain(data, add); the tests pass a reference one.
         self.explainer = explainer or self.default_explainer
         self.content_type = catalogue.meta["content_type"]
@@ -98,32 +100,14 @@ class Checker:
         self.owner_of = Owners(owners)  # owner_of(routing key) -> event or family, or None
         self._resolved: dict[str, tuple | None] = {}
         self._plans: dict = {}  # name -> its plan (routes.py), or _no_plan: the detailed route
+        self.undocumented_is_valid = jsonschema_rs.Draft202012Validator(
+            undocumented_schema(uuid_def, catalogue.meta["uuid_fields"])).is_valid
         self._undocumented_keyed: dict[tuple, tuple] = {}  # (name, key) -> (verdict, findings)
         self._envelope_is_valid = None
 
         self.errata = ErrataMatcher(catalogue, self.lenient_validator)
         self._errata_names = frozenset(name for name, _ in self.errata.by_key)
         self.shape_builder = ShapeBuilder(self)
-
-    def __getattr__(self, attr):
-        # Runs only while the attribute is missing: once built, it is a plain attribute.
-        catalogue = self.__dict__.get("catalogue")
-        if catalogue is None:
-            raise AttributeError(attr)
-        if attr == "is_uuid":
-            value = jsonschema_rs.Draft202012Validator(catalogue.definitions["uuid"]).is_valid
-        elif attr == "_uuid_field":
-            value = jsonschema_rs.Draft202012Validator(
-                {"type": "string", "pattern": catalogue.meta["uuid_fields"]}).is_valid
-        elif attr == "strict_defs":
-            value = {k: strict(v) for k, v in catalogue.definitions.items()}
-        elif attr == "undocumented_is_valid":
-            value = jsonschema_rs.Draft202012Validator(undocumented_schema(
-                catalogue.definitions["uuid"], catalogue.meta["uuid_fields"])).is_valid
-        else:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {attr!r}")
-        setattr(self, attr, value)
-        return value
 
     # -- compilation helpers -------------------------------------------------------
     def _parse_target(self, text: str) -> tuple[int, int]:
@@ -164,14 +148,16 @@ class Checker:
         if hit is not MISSING:
             return hit
         hit = self.by_name.get(name)
-        if hit is None:
+        if hit is not None:
+            hit[0].ready()  # its validators, built at its first message (compile.py)
+        else:
             for family in self.open_families:
                 name_re, spec, (compiled,) = family
                 if type(name_re) is str:  # compiled at the first name not documented
                     name_re = family[0] = re.compile(name_re)
                 m = name_re.fullmatch(name)
                 if m:
-                    hit = (compiled, {ph: m.group(f"n{i}")
+                    hit = (compiled.ready(), {ph: m.group(f"n{i}")
                                       for i, ph in enumerate(spec.name_placeholders)})
                     break
         if len(self._resolved) < _NAME_CACHE_LIMIT and len(name) <= _NAME_CACHE_MAX_CHARS:

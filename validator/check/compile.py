@@ -19,12 +19,11 @@ class CompiledEvent:
     """One documented name (or open family) compiled for a target version."""
 
     # rk_regex, data_schema, explain_data, data_is_valid, fast_validator, is_valid and
-    # envelope_is_valid are built at their first read (_BUILDERS): __getattr__ runs only
-    # while the slot is empty, so a built one costs a plain attribute read. A run meets few
-    # of the documented names, and a name's validators cost ~2 ms to build. Slots, not a
-    # dict: attributes filled in any order would unshare the instances' dict layout and
-    # slow every read of them (~+600 instructions a message, measured).
-    __slots__ = ("_checker", "_view_data", "_strict", "spec", "name", "name_values", "not_yet",
+    # envelope_is_valid are built by ready(), which the checker's resolve() calls at a name's
+    # first message: a run meets few of the documented names, and a name's validators cost
+    # ~2 ms to build. Not a __getattr__: a class with one is not specialized by 3.11, and
+    # every attribute read of it cost ~+1,000 instructions a message (measured).
+    __slots__ = ("_checker", "_view_data", "spec", "name", "name_values", "not_yet",
                  "shapes", "rk", "acl", "rk_shown", "acl_shown", "rk_words", "rk_regex",
                  "data_schema", "explain_data", "data_is_valid", "fast_validator", "is_valid",
                  "envelope_is_valid")
@@ -58,53 +57,31 @@ class CompiledEvent:
                          if p.values is None}
         return self.rk.regex(open_patterns)
 
-    def __getattr__(self, attr):
-        build = _BUILDERS.get(attr)
-        if build is None:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {attr!r}")
-        value = build(self)
-        setattr(self, attr, value)
-        return value
-
-    def _strict_data(self):
-        try:
-            return self._strict[0]
-        except AttributeError:
-            self._strict = (strict(self._view_data),)
-            return self._strict[0]
-
-    def _make_data_schema(self):
+    def ready(self) -> CompiledEvent:
+        """The event with its regex and validators built (once); returns itself."""
+        if self._view_data is None:
+            return self
+        checker = self._checker
+        self.rk_regex = re.compile(self.rk_source())
+        strict_data = strict(self._view_data)
         # The data's schema as one document ($defs included): what explains its errors.
-        strict_data = self._strict_data()
-        return (dict(strict_data, **{"$defs": self._checker.strict_defs})
-                if isinstance(strict_data, dict) else strict_data)
-
-    def _make_explain_data(self):
-        return self._checker.explainer(self.data_schema)
-
-    def _make_data_is_valid(self):
+        self.data_schema = (dict(strict_data, **{"$defs": checker.strict_defs})
+                            if isinstance(strict_data, dict) else strict_data)
+        self.explain_data = checker.explainer(self.data_schema)
         # Valid data has nothing to explain, and is_valid costs a third of iter_errors. With
         # another explainer (the tests' reference) the explainer alone decides.
-        checker = self._checker
-        return (jsonschema_rs.Draft202012Validator(self.data_schema).is_valid
-                if checker.explainer == checker.default_explainer else _never)
-
-    def _make_fast_validator(self):
-        return jsonschema_rs.Draft202012Validator(
-            dict(envelope_schema(self._strict_data(), closed=True),
-                 **{"$defs": self._checker.strict_defs}))
-
-    def _make_is_valid(self):
-        return self.fast_validator.is_valid
-
-    def _make_envelope_is_valid(self):
+        self.data_is_valid = (
+            jsonschema_rs.Draft202012Validator(self.data_schema).is_valid
+            if checker.explainer == checker.default_explainer else _never)
+        self.fast_validator = jsonschema_rs.Draft202012Validator(
+            dict(envelope_schema(strict_data, closed=True), **{"$defs": checker.strict_defs}))
+        self.is_valid = self.fast_validator.is_valid
         # The envelope alone (any data): a message that passes it, its routing key and its
         # ACL has findings in its data only, and skips the detailed envelope checks. The
         # same for every event: the checker's one.
-        return self._checker.envelope_is_valid()
-
-    def _make_rk_regex(self):
-        return re.compile(self.rk_source())
+        self.envelope_is_valid = checker.envelope_is_valid()
+        self._view_data = None
+        return self
 
     def _rk_ok(self, msg, routing_key, name_values) -> bool:
         if self.rk.constant is not None:
@@ -181,11 +158,6 @@ class CompiledEvent:
             value = msg.get("required_acl")
             return type(value) is str and value == acl_fill(msg)
         return keys_ok
-
-
-_BUILDERS = {attr: getattr(CompiledEvent, f"_make_{attr}") for attr in (
-    "rk_regex", "data_schema", "explain_data", "data_is_valid", "fast_validator", "is_valid",
-    "envelope_is_valid")}
 
 
 def strict(schema):
