@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -44,13 +43,24 @@ ALIASES = {"formats": "format", "fail_on": "fail-on", "wazo_version": "wazo-vers
            "colour": "color"}
 
 
-@dataclass
 class Settings:
     """The values found and where each came from ("pyproject.toml" path or env name)."""
 
-    values: dict = field(default_factory=dict)    # dest -> value (lists as tuples)
-    origins: dict = field(default_factory=dict)   # dest -> where it came from
-    file: Path | None = None
+    # Not a dataclass: defining one costs ~1 ms of start-up (its methods are exec'd).
+    def __init__(self, values: dict | None = None, origins: dict | None = None,
+                 file: Path | None = None):
+        self.values = {} if values is None else values     # dest -> value (lists as tuples)
+        self.origins = {} if origins is None else origins  # dest -> where it came from
+        self.file = file
+
+    def __repr__(self) -> str:
+        return f"Settings(values={self.values!r}, origins={self.origins!r}, file={self.file!r})"
+
+    def __eq__(self, other):
+        if other.__class__ is self.__class__:
+            return ((self.values, self.origins, self.file)
+                    == (other.values, other.origins, other.file))
+        return NotImplemented
 
     def record(self, args) -> dict:
         """The settings that applied to this run: those the command line did not replace."""

@@ -15,7 +15,7 @@ import jsonschema_rs
 import orjson
 
 from .. import codes as C
-from ..catalogue import Catalogue, EventSpec, parse_version
+from ..catalogue import Catalogue, envelope_schema, parse_version
 from ..findings import Finding, MessageResult, show_value, verdict_of
 from ..jsonvalue import json_type
 from .compile import CompiledEvent, strict
@@ -81,15 +81,16 @@ class Checker:
         self.content_type = catalogue.meta["content_type"]
 
         self.by_name: dict[str, tuple[CompiledEvent, dict]] = {}
-        self.open_families: list[tuple[re.Pattern, EventSpec, list]] = []
+        # [name regex (its source until a name needs it), spec, [compiled]]
+        self.open_families: list[list] = []
         owners = []  # (regex source, label, key parts) for "whose routing key is this?"
         for spec in catalogue.events:
             if spec.is_open_family:
                 name_re = Template(spec.name_template, {}, {}, tuple(spec.name_placeholders)).regex(
                     {k: p.pattern for k, p in spec.name_placeholders.items()}, prefix="n")
                 compiled = CompiledEvent(self, spec, None, {})
-                self.open_families.append((re.compile(name_re), spec, [compiled]))
-                owners.append((compiled.rk_regex.pattern, spec.key, compiled.rk.parts))
+                self.open_families.append([name_re, spec, [compiled]])
+                owners.append((compiled.rk_source(), spec.key, compiled.rk.parts))
                 continue
             for name, values in spec.concrete_names():
                 compiled = CompiledEvent(self, spec, name, values)
@@ -102,6 +103,7 @@ class Checker:
         self.undocumented_is_valid = jsonschema_rs.Draft202012Validator(
             undocumented_schema(uuid_def, catalogue.meta["uuid_fields"])).is_valid
         self._undocumented_keyed: dict[tuple, tuple] = {}  # (name, key) -> (verdict, findings)
+        self._envelope_is_valid = None
 
         self.errata = ErrataMatcher(catalogue, self.lenient_validator)
         self._errata_names = frozenset(name for name, _ in self.errata.by_key)
@@ -109,7 +111,8 @@ class Checker:
 
     # -- compilation helpers -------------------------------------------------------
     def _parse_target(self, text: str) -> tuple[int, int]:
-        if not isinstance(text, str) or not re.fullmatch(r"[0-9]{2}\.[0-9]{2}", text):
+        if not (isinstance(text, str) and len(text) == 5 and text[2] == "."
+                and all(c in "0123456789" for c in text[:2] + text[3:])):
             raise VersionError(f"--wazo-version {text!r} is not a Wazo version like 17.08")
         first, last = self.catalogue.version_range
         version = parse_version(text)
@@ -125,6 +128,14 @@ class Checker:
         """Does the catalogue say a field of this name carries a UUID (meta uuid_fields)?"""
         return self._uuid_field(name)
 
+    def envelope_is_valid(self):
+        """is_valid of the closed envelope with any data (every event's envelope_is_valid),
+        built at its first use."""
+        if self._envelope_is_valid is None:
+            self._envelope_is_valid = jsonschema_rs.Draft202012Validator(
+                dict(envelope_schema(True, closed=True), **{"$defs": self.strict_defs})).is_valid
+        return self._envelope_is_valid
+
     def lenient_validator(self, schema):
         """A jsonschema-rs validator on the catalogue's own definitions (errata covers)."""
         if isinstance(schema, dict):
@@ -137,11 +148,16 @@ class Checker:
         if hit is not MISSING:
             return hit
         hit = self.by_name.get(name)
-        if hit is None:
-            for name_re, spec, (compiled,) in self.open_families:
+        if hit is not None:
+            hit[0].ready()  # its validators, built at its first message (compile.py)
+        else:
+            for family in self.open_families:
+                name_re, spec, (compiled,) = family
+                if type(name_re) is str:  # compiled at the first name not documented
+                    name_re = family[0] = re.compile(name_re)
                 m = name_re.fullmatch(name)
                 if m:
-                    hit = (compiled, {ph: m.group(f"n{i}")
+                    hit = (compiled.ready(), {ph: m.group(f"n{i}")
                                       for i, ph in enumerate(spec.name_placeholders)})
                     break
         if len(self._resolved) < _NAME_CACHE_LIMIT and len(name) <= _NAME_CACHE_MAX_CHARS:

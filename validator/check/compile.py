@@ -18,24 +18,52 @@ ABSENT = object()  # expected_keys: the page documents no required_acl for the e
 class CompiledEvent:
     """One documented name (or open family) compiled for a target version."""
 
+    # rk_regex, data_schema, explain_data, data_is_valid, fast_validator, is_valid and
+    # envelope_is_valid are built by ready(), which the checker's resolve() calls at a name's
+    # first message: a run meets few of the documented names, and a name's validators cost
+    # ~2 ms to build. Not a __getattr__: a class with one is not specialized by 3.11, and
+    # every attribute read of it cost ~+1,000 instructions a message (measured).
+    __slots__ = ("_checker", "_view_data", "spec", "name", "name_values", "not_yet",
+                 "shapes", "rk", "acl", "rk_shown", "acl_shown", "rk_words", "rk_regex",
+                 "data_schema", "explain_data", "data_is_valid", "fast_validator", "is_valid",
+                 "envelope_is_valid")
+
     def __init__(self, checker, spec: EventSpec, name: str | None, name_values: dict[str, str]):
         version = checker.version
         view = spec.at_version(version)
+        self._checker = checker
+        self._view_data = view["data"]
         self.spec = spec
         self.name = name
         self.name_values = name_values
         self.not_yet = spec.introduced_after(version)
         self.shapes = None  # its erratum shapes (shapes.py), built when first needed
-        open_patterns = {k: p.pattern for k, p in spec.name_placeholders.items() if p.values is None}
         name_vars = tuple(spec.name_placeholders)
         self.rk = Template(view["routing_key"], view["bindings"], name_values, name_vars)
-        self.rk_regex = re.compile(self.rk.regex(open_patterns))
         self.acl = (Template(view["required_acl"], view["bindings"], name_values, name_vars)
                     if view["required_acl"] is not None else None)
         # The templates as R400 and A50x quote them, once.
         self.rk_shown = show_value(self.rk.text)
         self.acl_shown = show_value(self.acl.text) if self.acl is not None else None
-        strict_data = strict(view["data"])
+        # Placeholders of the routing key, with where their expected word comes from.
+        self.rk_words = tuple(
+            (f"p{i}", part[1], part[0], part[2])
+            for i, part in enumerate(p for p in self.rk.parts if type(p) is not str)
+        )
+
+    def rk_source(self) -> str:
+        """The source of rk_regex: one named group p<n> per placeholder."""
+        open_patterns = {k: p.pattern for k, p in self.spec.name_placeholders.items()
+                         if p.values is None}
+        return self.rk.regex(open_patterns)
+
+    def ready(self) -> CompiledEvent:
+        """The event with its regex and validators built (once); returns itself."""
+        if self._view_data is None:
+            return self
+        checker = self._checker
+        self.rk_regex = re.compile(self.rk_source())
+        strict_data = strict(self._view_data)
         # The data's schema as one document ($defs included): what explains its errors.
         self.data_schema = (dict(strict_data, **{"$defs": checker.strict_defs})
                             if isinstance(strict_data, dict) else strict_data)
@@ -49,14 +77,11 @@ class CompiledEvent:
             dict(envelope_schema(strict_data, closed=True), **{"$defs": checker.strict_defs}))
         self.is_valid = self.fast_validator.is_valid
         # The envelope alone (any data): a message that passes it, its routing key and its
-        # ACL has findings in its data only, and skips the detailed envelope checks.
-        self.envelope_is_valid = jsonschema_rs.Draft202012Validator(
-            dict(envelope_schema(True, closed=True), **{"$defs": checker.strict_defs})).is_valid
-        # Placeholders of the routing key, with where their expected word comes from.
-        self.rk_words = tuple(
-            (f"p{i}", part[1], part[0], part[2])
-            for i, part in enumerate(p for p in self.rk.parts if type(p) is not str)
-        )
+        # ACL has findings in its data only, and skips the detailed envelope checks. The
+        # same for every event: the checker's one.
+        self.envelope_is_valid = checker.envelope_is_valid()
+        self._view_data = None
+        return self
 
     def _rk_ok(self, msg, routing_key, name_values) -> bool:
         if self.rk.constant is not None:

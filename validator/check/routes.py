@@ -111,30 +111,45 @@ class Owners:
     """owner_of(routing_key): the first documented event (catalogue order) whose routing key
     the key is, or None. The owners are grouped by their key's literal first word: a key is
     matched against the owners that can have its first word only (one alternation of all of
-    them cost ~2.5 us a key), and the answers are cached by key (bounded)."""
+    them cost ~2.5 us a key), each word's alternation compiled at its first key, and the
+    answers are cached by key (bounded)."""
 
     def __init__(self, owners):
         """owners: (regex source, label, the key template's literal parts) in order."""
         self.labels = [label for _, label, _ in owners]
-        words = [_first_word(parts) for _, _, parts in owners]
-        indexed = list(enumerate(owners))
-
-        def alternation(word):
-            chosen = [(i, src) for i, (src, _, _) in indexed if words[i] in (word, None)]
-            if not chosen:
-                return None
-            # One named group per owner, its inner groups renamed: o<index>, o<index>p<n>.
-            return re.compile("|".join(
-                f"(?P<o{i}>{src.replace('(?P<p', f'(?P<o{i}p')})" for i, src in chosen))
-        self._by_word = {w: alternation(w) for w in set(words) if w is not None}
-        self._any_word = alternation(None)
+        self._owners = list(owners)
+        self._words = [_first_word(parts) for _, _, parts in owners]
+        self._known_words = frozenset(w for w in self._words if w is not None)
+        # word (None: any other word) -> its alternation, compiled when a key with that
+        # first word first comes (a run meets few of them; each cost ~1 ms to compile).
+        self._by_word: dict[str | None, re.Pattern | None] = {}
         self._cache: dict[str, str | None] = {}
+
+    def _alternation(self, word):
+        words = self._words
+        chosen = [(i, src) for i, (src, _, _) in enumerate(self._owners)
+                  if words[i] in (word, None)]
+        if not chosen:
+            return None
+        # One named group per owner, its inner groups renamed: o<index>, o<index>p<n>.
+        return re.compile("|".join(
+            f"(?P<o{i}>{src.replace('(?P<p', f'(?P<o{i}p')})" for i, src in chosen))
+
+    def regex_for(self, routing_key: str):
+        """The alternation of the owners a key with this first word can have, or None."""
+        word = routing_key.split(".", 1)[0]
+        if word not in self._known_words:
+            word = None
+        regex = self._by_word.get(word, MISSING)
+        if regex is MISSING:
+            regex = self._by_word[word] = self._alternation(word)
+        return regex
 
     def __call__(self, routing_key: str) -> str | None:
         hit = self._cache.get(routing_key, MISSING)
         if hit is not MISSING:
             return hit
-        regex = self._by_word.get(routing_key.split(".", 1)[0], self._any_word)
+        regex = self.regex_for(routing_key)
         m = regex.fullmatch(routing_key) if regex is not None else None
         # The outer group closes last: lastgroup is the owner's o<index>.
         hit = self.labels[int(m.lastgroup[1:])] if m is not None else None

@@ -23,7 +23,12 @@ import jsonschema_rs
 from ..catalogue import envelope_schema
 from .compile import strict
 
-_TOP_FIELD = re.compile(r"\$\.data\.([A-Za-z_][A-Za-z0-9_]*)")
+_TOP_FIELD = r"\$\.data\.([A-Za-z_][A-Za-z0-9_]*)"
+
+
+def _top_field(path: str):
+    # re's own cache compiles it at the first shape built: most runs build none.
+    return re.fullmatch(_TOP_FIELD, path)
 
 
 class Shape:
@@ -100,14 +105,14 @@ class ShapeBuilder:
                 for subset in combinations(usable, k):
                     schema = self._schema(node, defs, subset)
                     if schema is not None:
-                        order = tuple(_TOP_FIELD.fullmatch(c.path).group(1)
+                        order = tuple(_top_field(c.path).group(1)
                                       for c in subset if c.code != "D600")
                         out.append(Shape(jsonschema_rs.Draft202012Validator(schema).is_valid,
                                          order if len(order) > 1 else None))
         return out
 
     def _usable(self, name, erratum_id, cover) -> bool:
-        if cover.path is None or not _TOP_FIELD.fullmatch(cover.path):
+        if cover.path is None or not _top_field(cover.path):
             return False
         # Every cover of the code on this event is this erratum's: which one matches first
         # cannot change the finding's erratum.
@@ -129,7 +134,7 @@ class ShapeBuilder:
         properties = dict(variant.get("properties", {}))
         forbidden, extra = [], []
         for cover in covers:
-            field = _TOP_FIELD.fullmatch(cover.path).group(1)
+            field = _top_field(cover.path).group(1)
             if cover.code == "D600":
                 if field not in required:
                     return None

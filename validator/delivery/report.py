@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 from .. import codes as C
 from ..check.template import MISSING, get_path, render
@@ -174,7 +173,7 @@ class DeliveryReport:
         known = self.as_documented.get(compiled)
         if known is not None:
             if known.name != result.name:
-                known = replace(known, name=result.name)
+                known = known._replace(name=result.name)
             key, counts = counts_of(known)
             stats.count(key, counts)
             if len(self.counted_as) < COUNTED_NAMES and key == result.name:

@@ -12,7 +12,6 @@ validator/delivery/codes.py. docs/delivery.md explains the rules.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from ..catalogue import default_catalogue_path
 from ..findings import Finding
@@ -22,6 +21,7 @@ from .matcher import (
     DROPPED,
     NULL,
     Dispatch,
+    Record,
     Token,
     acl_pattern,
     dispatch_of,
@@ -47,13 +47,16 @@ _ME_MARK = "\x00me\x00"
 _AUDIENCE_CACHE = 8192
 
 
-@dataclass(frozen=True)
-class Audience:
-    kind: str
-    user: str | None = None   # USER: whose token receives it
-    cause: str = ""           # NOBODY: why no one does
-    acl: str | None = None    # the required_acl it was computed from
-    why: str = ""             # DROPPED: websocketd's reason
+class Audience(Record):
+    __slots__ = ("kind", "user", "cause", "acl", "why")
+
+    def __init__(self, kind: str, user: str | None = None, cause: str = "",
+                 acl: str | None = None, why: str = ""):
+        self.kind = kind
+        self.user = user    # USER: whose token receives it
+        self.cause = cause  # NOBODY: why no one does
+        self.acl = acl      # the required_acl it was computed from
+        self.why = why      # DROPPED: websocketd's reason
 
     def reaches(self, user: str | None) -> bool:
         if user is None:
@@ -104,26 +107,32 @@ class Audience:
         return "every client"
 
 
-@dataclass(frozen=True)
-class Consequence:
-    code: str
-    message: str
-    erratum: str | None = None
+class Consequence(Record):
+    __slots__ = ("code", "message", "erratum")
+
+    def __init__(self, code: str, message: str, erratum: str | None = None):
+        self.code = code
+        self.message = message
+        self.erratum = erratum
 
     def finding(self) -> Finding:
         return Finding(self.code, DC.SEVERITY, "$.required_acl", self.message, self.erratum)
 
 
-@dataclass(frozen=True)
-class Delivery:
+class Delivery(Record):
     """One message's delivery: who receives it and who the page says should."""
 
-    name: str | None
-    documented: bool
-    concerned: str | None
-    actual: Audience
-    expected: Audience | None     # None: the page's answer is unknown
-    consequence: Consequence | None = None
+    __slots__ = ("name", "documented", "concerned", "actual", "expected", "consequence")
+
+    def __init__(self, name: str | None, documented: bool, concerned: str | None,
+                 actual: Audience, expected: Audience | None,
+                 consequence: Consequence | None = None):
+        self.name = name
+        self.documented = documented
+        self.concerned = concerned
+        self.actual = actual
+        self.expected = expected  # None: the page's answer is unknown
+        self.consequence = consequence
 
     @property
     def lost(self) -> bool:
@@ -222,8 +231,7 @@ class Simulator:
         self.uuid_re = re.compile(catalogue.definitions["uuid"]["pattern"])
         self.user_acls = self.profiles.user.acl
         self.admin = Token(self.profiles.admin.acl, None)
-        self._named = [self._naming_regex(a) for a in self.user_acls
-                       if uses_me(a)]
+        self._named = None  # the naming regexes (named_regexes), compiled when first needed
         self._audiences: dict[tuple, Audience] = {}
         self._any_user: dict[str, bool] = {}
 
@@ -254,6 +262,13 @@ class Simulator:
         return re.compile("^" + "(?P<me>[^.]+)".join(body[:2]) + "".join(
             "(?P=me)" + b for b in body[2:]) + "$")
 
+    def named_regexes(self) -> list[re.Pattern]:
+        """The naming regex of each user policy ACL that names `me`, compiled at the first
+        ACL neither every user nor the concerned one receives (~0.5 ms each)."""
+        if self._named is None:
+            self._named = [self._naming_regex(a) for a in self.user_acls if uses_me(a)]
+        return self._named
+
     def _user_receives(self, acl: str, user: str) -> bool:
         return Token(self.user_acls, user).matching_acl(acl) is not None
 
@@ -280,7 +295,7 @@ class Simulator:
             out = Audience(USER, concerned, acl=acl)
         else:
             named = None
-            for regex in self._named:
+            for regex in self._named or self.named_regexes():
                 m = regex.match(acl)
                 user = m.group("me") if m else None
                 if user and self.uuid_re.match(user) and self._user_receives(acl, user):
