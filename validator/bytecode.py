@@ -7,7 +7,6 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-import tempfile
 from importlib.machinery import PathFinder, SourceFileLoader
 
 try:  # as in cache.py: hashlib itself loads OpenSSL
@@ -53,9 +52,9 @@ class CachedBytecodeLoader(SourceFileLoader):
 
 def _write(folder: str, where: str, data: bytes) -> None:
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".tmp", dir=folder)
+    tmp = f"{where}.{os.getpid()}.tmp"  # (not tempfile: its import costs more than this)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(tmp, "wb") as f:
             f.write(data)
         os.replace(tmp, where)  # readers see the whole entry or none
     except BaseException:

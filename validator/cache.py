@@ -12,11 +12,9 @@ cannot be read or written is no cache: the value is computed as without one.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-import orjson
 
 try:  # hashlib's blake2b is this one; hashlib itself loads OpenSSL (~3 ms of start-up)
     from _blake2 import blake2b
@@ -57,6 +55,7 @@ def cached(kind: str, inputs: Iterable[bytes], compute: Callable[[], Any]) -> An
     folder = cache_dir()
     if folder is None:
         return compute()
+    import orjson  # here, not at import: `import validator` alone must stay light
     key = key_of(kind, inputs)
     path = folder / f"{kind}-{key}.json"
     try:
@@ -72,6 +71,9 @@ def cached(kind: str, inputs: Iterable[bytes], compute: Callable[[], Any]) -> An
 
 
 def _store(folder: Path, kind: str, path: Path, key: str, value) -> None:
+    import tempfile
+
+    import orjson
     try:
         data = orjson.dumps({"key": key, "value": value})
     except TypeError:
