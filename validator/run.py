@@ -38,7 +38,6 @@ class Run:
         this run leaves out of its results, beyond the checker's own --ignore (a pytest
         test's marker)."""
         self.checker = checker
-        self.check = checker.check
         # (result, decoded body): the delivery simulation reads the body the checker decoded
         self.check_parsed = getattr(checker, "check_parsed", None) or (
             lambda rk, body, props: (checker.check(rk, body, props), MISSING))
@@ -58,8 +57,9 @@ class Run:
             self.enrich = report.enrich
             self.delivery_stats = summary.delivery
 
-    def message(self, item, where: dict) -> MessageResult:
-        """`item` has routing_key, body and properties (a CaptureItem or a Delivery)."""
+    def result_of(self, item) -> MessageResult:
+        """The message's result: checked, its delivery added, this run's ignored codes left
+        out. `item` has routing_key, body and properties (a CaptureItem or a Delivery)."""
         try:
             result, msg = self.check_parsed(item.routing_key, item.body, item.properties)
         except Exception as exc:  # a checker bug must not lose the message
@@ -68,6 +68,10 @@ class Run:
             result = self.enrich(result, item.body, self.delivery_stats, msg)
         if self.ignore and result.findings:
             result = without(result, self.ignore)
+        return result
+
+    def message(self, item, where: dict) -> MessageResult:
+        result = self.result_of(item)
         self.summary.add(result, item.body, where=where)
         for sink in self.sinks:
             sink.message(result, item, where)
@@ -88,11 +92,10 @@ class Run:
         base = {} if file_index is None else {"file_index": file_index, "file": file_name}
         if self.sinks:
             return self._replay_to_sinks(items, base)
-        # No sink: what message() does, inline, and the summary builds a message's `where`
-        # only when it keeps a sample of it (most messages need none).
-        check_parsed, enrich, ignore = self.check_parsed, self.enrich, self.ignore
-        delivery_stats = self.delivery_stats if enrich is not None else None
-        add_line, input_error, meta = self.summary.add_line, self.input_error, self.meta
+        # No sink: the summary builds a message's `where` only when it keeps a sample of it
+        # (most messages need none).
+        result_of, add_line = self.result_of, self.summary.add_line
+        input_error, meta = self.input_error, self.meta
         for item in items:
             kind = type(item)
             if kind is CaptureError:
@@ -100,16 +103,7 @@ class Run:
             elif kind is CaptureMeta:
                 meta(item.facts)
             else:
-                body = item.body
-                try:
-                    result, msg = check_parsed(item.routing_key, body, item.properties)
-                except Exception as exc:  # a checker bug must not lose the message
-                    result, msg = crash_result(item.routing_key, exc), MISSING
-                if enrich is not None:
-                    result = enrich(result, body, delivery_stats, msg)
-                if ignore and result.findings:
-                    result = without(result, ignore)
-                add_line(result, body, item.line, item.received_at, base)
+                add_line(result_of(item), item.body, item.line, item.received_at, base)
 
     def _replay_to_sinks(self, items, base: dict) -> None:
         """replay() when sinks take each message with its `where`."""
