@@ -121,8 +121,10 @@ class Checker:
                                f"{first}..{last}")
         return version
 
-    def default_explainer(self, data_schema):
-        return DataExplainer(data_schema, self.uuid_pattern, self.is_uuid, self.is_uuid_field)
+    def default_explainer(self, data_schema, validator=None):
+        """`validator`: the schema's own jsonschema-rs validator, when already built."""
+        return DataExplainer(data_schema, self.uuid_pattern, self.is_uuid, self.is_uuid_field,
+                             validator)
 
     def is_uuid_field(self, name: str) -> bool:
         """Does the catalogue say a field of this name carries a UUID (meta uuid_fields)?"""

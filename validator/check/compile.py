@@ -18,15 +18,15 @@ ABSENT = object()  # expected_keys: the page documents no required_acl for the e
 class CompiledEvent:
     """One documented name (or open family) compiled for a target version."""
 
-    # rk_regex, data_schema, explain_data, data_is_valid, fast_validator, is_valid and
-    # envelope_is_valid are built by ready(), which the checker's resolve() calls at a name's
-    # first message: a run meets few of the documented names, and a name's validators cost
-    # ~2 ms to build. Not a __getattr__: a class with one is not specialized by 3.11, and
+    # data_schema, fast_validator, is_valid and envelope_is_valid are built by ready(), which
+    # the checker's resolve() calls at a name's first message (a run meets few of the
+    # documented names, and a name's validators cost ~1-2 ms to build); rk_regex,
+    # data_is_valid and explain_data are stand-ins until their own first use. Not a __getattr__: a class with one is not specialized by 3.11, and
     # every attribute read of it cost ~+1,000 instructions a message (measured).
     __slots__ = ("_checker", "_view_data", "spec", "name", "name_values", "not_yet",
                  "shapes", "rk", "acl", "rk_shown", "acl_shown", "rk_words", "rk_regex",
                  "data_schema", "explain_data", "data_is_valid", "fast_validator", "is_valid",
-                 "envelope_is_valid")
+                 "envelope_is_valid", "_data_validator")
 
     def __init__(self, checker, spec: EventSpec, name: str | None, name_values: dict[str, str]):
         version = checker.version
@@ -62,17 +62,17 @@ class CompiledEvent:
         if self._view_data is None:
             return self
         checker = self._checker
-        self.rk_regex = re.compile(self.rk_source())
+        # Only the fast validator is needed by a name whose messages all conform: the
+        # regex, the data's validator and its explainer are built at their first use
+        # (~0.4, 0.15 and 0.5 ms a name).
+        self.rk_regex = _FirstRegex(self)
         strict_data = strict(self._view_data)
         # The data's schema as one document ($defs included): what explains its errors.
         self.data_schema = (dict(strict_data, **{"$defs": checker.strict_defs})
                             if isinstance(strict_data, dict) else strict_data)
-        self.explain_data = checker.explainer(self.data_schema)
-        # Valid data has nothing to explain, and is_valid costs a third of iter_errors. With
-        # another explainer (the tests' reference) the explainer alone decides.
-        self.data_is_valid = (
-            jsonschema_rs.Draft202012Validator(self.data_schema).is_valid
-            if checker.explainer == checker.default_explainer else _never)
+        self._data_validator = None
+        self.explain_data = self._first_explain
+        self.data_is_valid = self._first_data_is_valid
         self.fast_validator = jsonschema_rs.Draft202012Validator(
             dict(envelope_schema(strict_data, closed=True), **{"$defs": checker.strict_defs}))
         self.is_valid = self.fast_validator.is_valid
@@ -82,6 +82,29 @@ class CompiledEvent:
         self.envelope_is_valid = checker.envelope_is_valid()
         self._view_data = None
         return self
+
+    def data_validator(self):
+        """The jsonschema-rs validator of the data's schema (built once, shared by
+        data_is_valid and the default explainer)."""
+        if self._data_validator is None:
+            self._data_validator = jsonschema_rs.Draft202012Validator(self.data_schema)
+        return self._data_validator
+
+    def _first_data_is_valid(self, data) -> bool:
+        # Valid data has nothing to explain, and is_valid costs a third of iter_errors. With
+        # another explainer (the tests' reference) the explainer alone decides.
+        checker = self._checker
+        self.data_is_valid = (self.data_validator().is_valid
+                              if checker.explainer == checker.default_explainer else _never)
+        return self.data_is_valid(data)
+
+    def _first_explain(self, data, add) -> None:
+        checker = self._checker
+        if checker.explainer == checker.default_explainer:
+            self.explain_data = checker.default_explainer(self.data_schema, self.data_validator())
+        else:
+            self.explain_data = checker.explainer(self.data_schema)
+        self.explain_data(data, add)
 
     def _rk_ok(self, msg, routing_key, name_values) -> bool:
         if self.rk.constant is not None:
@@ -181,3 +204,23 @@ def _from_data(template) -> bool:
 
 def _never(_data) -> bool:
     return False
+
+
+class _FirstRegex:
+    """An event's rk_regex until its first use, which compiles it in its place (a name whose
+    key the name alone decides never needs it)."""
+
+    __slots__ = ("_compiled",)
+
+    def __init__(self, compiled: CompiledEvent):
+        self._compiled = compiled
+
+    def _regex(self):
+        regex = self._compiled.rk_regex = re.compile(self._compiled.rk_source())
+        return regex
+
+    def fullmatch(self, text):
+        return self._regex().fullmatch(text)
+
+    def __getattr__(self, attr):
+        return getattr(self._regex(), attr)

@@ -68,6 +68,37 @@ def test_the_first_message_of_a_fresh_checker_with_a_wrong_key_gets_its_findings
                 f.code.startswith("R") for f in got.findings), key
 
 
+@pytest.mark.parametrize("name", all_names())
+def test_a_conforming_message_builds_neither_the_explainer_nor_the_data_validator(name):
+    # A name whose messages all conform never pays for what explains their errors.
+    checker = Checker(CATALOGUE)
+    rk, msg = valid_message(name)
+    assert checker.check(rk, body(msg), CT).verdict == "ok"
+    compiled, _ = checker.resolve(name)
+    assert compiled._data_validator is None
+    assert compiled.explain_data == compiled._first_explain
+    # The data's first error builds them, the explainer on the data validator already built.
+    if not isinstance(msg.get("data"), dict):
+        return
+    broken = dict(msg, data=dict(msg["data"], undocumented_field=1))
+    got = checker.check(rk, body(broken), CT)
+    assert got.as_dict() == DETAILED.check(rk, body(broken), CT).as_dict()
+    assert compiled._data_validator is not None
+    assert compiled.explain_data.iter_errors == compiled._data_validator.iter_errors
+    assert compiled.data_is_valid(msg["data"]) and not compiled.data_is_valid(broken["data"])
+    assert compiled.data_is_valid == compiled._data_validator.is_valid
+
+
+def test_the_key_regex_is_compiled_in_its_stand_ins_place_at_its_first_use():
+    checker = Checker(CATALOGUE)
+    compiled, _ = checker.resolve(all_names()[0])
+    stand_in = compiled.rk_regex
+    assert not isinstance(stand_in, re.Pattern)
+    assert stand_in.fullmatch("zz.never") is None
+    assert isinstance(compiled.rk_regex, re.Pattern)
+    assert compiled.rk_regex.pattern == compiled.rk_source()
+
+
 def test_an_undocumented_first_message_is_checked_as_by_the_eager_checker():
     uuid_def = CATALOGUE.definitions["uuid"]
     fields = CATALOGUE.meta["uuid_fields"]
