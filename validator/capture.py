@@ -22,7 +22,6 @@ import base64
 import binascii
 import gzip
 import io
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,29 +73,37 @@ def parse_line(line_no: int, raw: bytes) -> CaptureItem | CaptureMeta | CaptureE
             return CaptureError(line_no, f"not a JSON object: {exc}")
     if type(obj) is not dict:
         return CaptureError(line_no, "not a JSON object")
-    # The commonest line, a text body (what listen --record writes), read in one go; any
-    # other line takes the general path below, which says what is wrong with it.
+    # The commonest lines, a text body (what listen --record writes) or an object payload,
+    # read in one go; any other line takes the general path below, which says what is
+    # wrong with it.
     body = obj.get("body")
-    if type(body) is str and "body_base64" not in obj and "payload" not in obj:
-        routing_key = obj.get("routing_key")
-        properties = obj.get("properties")
-        if ((routing_key is None or type(routing_key) is str)
-                and (properties is None or type(properties) is dict)):
-            received_at = obj.get("received_at")
-            if received_at is not None and not isinstance(received_at, (int, float)):
-                received_at = None
-            exchange = obj.get("exchange")
-            try:
-                body = body.encode()
-            except UnicodeEncodeError:  # a lone surrogate: kept as the invalid UTF-8 it stood for
-                body = body.encode("utf-8", "surrogatepass")
-            # Built without the class's __init__ (a Python call): what it would store.
-            item = _new_item(CaptureItem)
-            item.line, item.routing_key, item.body, item.properties = \
-                line_no, routing_key, body, properties
-            item.exchange = exchange if type(exchange) is str else None
-            item.received_at = received_at
-            return item
+    if type(body) is str:
+        if "body_base64" in obj or "payload" in obj:
+            return _parse_object(line_no, obj)
+        try:
+            body = body.encode()
+        except UnicodeEncodeError:  # a lone surrogate: kept as the invalid UTF-8 it stood for
+            body = body.encode("utf-8", "surrogatepass")
+    elif body is None and "body" not in obj and "body_base64" not in obj and type(
+            obj.get("payload")) is dict:
+        body = _serialize(obj["payload"])
+    else:
+        return _parse_object(line_no, obj)
+    routing_key = obj.get("routing_key")
+    properties = obj.get("properties")
+    if ((routing_key is None or type(routing_key) is str)
+            and (properties is None or type(properties) is dict)):
+        received_at = obj.get("received_at")
+        if received_at is not None and not isinstance(received_at, (int, float)):
+            received_at = None
+        exchange = obj.get("exchange")
+        # Built without the class's __init__ (a Python call): what it would store.
+        item = _new_item(CaptureItem)
+        item.line, item.routing_key, item.body, item.properties = \
+            line_no, routing_key, body, properties
+        item.exchange = exchange if type(exchange) is str else None
+        item.received_at = received_at
+        return item
     return _parse_object(line_no, obj)
 
 
@@ -129,13 +136,18 @@ def _parse_object(line_no: int, obj: dict) -> CaptureItem | CaptureMeta | Captur
             return CaptureError(line_no, f"body_base64 is not base64: {exc}")
     else:
         # `payload`, or a `body` written as a JSON value rather than as text: serialize it.
-        # json, not orjson: it serializes integers wider than 64 bits as they were written.
-        body = json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
+        body = _serialize(value)
     received_at = obj.get("received_at")
     if received_at is not None and not isinstance(received_at, (int, float)):
         received_at = None
     exchange = obj.get("exchange") if isinstance(obj.get("exchange"), str) else None
     return CaptureItem(line_no, routing_key, body, properties, exchange, received_at)
+
+
+def _serialize(value) -> bytes:
+    """A capture's JSON value as a body. orjson read it, so it holds nothing orjson cannot
+    write back (an integer wider than 64 bits was read as a float): compact JSON, UTF-8."""
+    return orjson.dumps(value)
 
 
 GZIP_MAGIC = b"\x1f\x8b"

@@ -105,3 +105,14 @@ def test_the_text_body_route_reads_a_line_as_the_general_route(obj, line_no):
             [getattr(general, k) for k in CaptureItem.__slots__]
     else:
         assert fast == general
+
+
+@given(st.dictionaries(st.text(max_size=5), _values, max_size=4))
+def test_a_payload_is_the_body_orjson_reads_back_as_it(payload):
+    line = orjson.dumps({"routing_key": "rk", "payload": payload})
+    item = parse_line(7, line)
+    assert isinstance(item, CaptureItem) and item.line == 7 and item.routing_key == "rk"
+    assert orjson.loads(item.body) == payload
+    text = parse_line(7, orjson.dumps({"routing_key": "rk", "body": item.body.decode()}))
+    assert [getattr(text, k) for k in CaptureItem.__slots__] == \
+        [getattr(item, k) for k in CaptureItem.__slots__]
