@@ -3,7 +3,6 @@ routing key, ACL, bindings and data of that version (EventSpec.at_version)."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 
 from ..catalogue import Catalogue, parse_version
@@ -31,8 +30,8 @@ def catalogue_at(catalogue: Catalogue, version: tuple[int, int]) -> Catalogue:
         if spec.introduced_after(version):
             continue
         view = spec.at_version(version)
-        events.append(dataclasses.replace(
-            spec, routing_key=view["routing_key"], required_acl=view["required_acl"],
+        events.append(spec._replace(
+            routing_key=view["routing_key"], required_acl=view["required_acl"],
             bindings=dict(view["bindings"]), data=view["data"],
             changes=[c for c in spec.changes if parse_version(c["version"]) <= version]))
-    return dataclasses.replace(catalogue, events=events)
+    return catalogue._replace(events=events)

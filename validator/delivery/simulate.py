@@ -15,13 +15,13 @@ import re
 
 from ..catalogue import default_catalogue_path
 from ..findings import Finding
+from ..record import Record
 from . import codes as DC
 from .matcher import (
     ABSENT,
     DROPPED,
     NULL,
     Dispatch,
-    Record,
     Token,
     acl_pattern,
     dispatch_of,
