@@ -52,7 +52,8 @@ def test_a_record_into_a_missing_folder_is_refused_not_created(tmp_path):
 
 
 @pytest.mark.parametrize("parts", [1, 2, 3, 7, 64])
-def test_ranges_cover_every_line_once_with_its_number(tmp_path, parts):
+@pytest.mark.parametrize("first_weight", [1.0, 1.08, 3.0])
+def test_ranges_cover_every_line_once_with_its_number(tmp_path, parts, first_weight):
     path = tmp_path / "cap.jsonl"
     _write(path, 40)
     with open(path, "ab") as f:
@@ -63,7 +64,7 @@ def test_ranges_cover_every_line_once_with_its_number(tmp_path, parts):
     whole = [(i.line, getattr(i, "body", None)) for i in read_capture(path)]
     pieces = []
     data = path.read_bytes()
-    bounds = split_bounds(str(path), parts)
+    bounds = split_bounds(str(path), parts, first_weight)
     assert len(bounds) <= parts and bounds[0][0] == 0 and bounds[-1][1] == len(data)
     for (start, end), (following, _) in zip(bounds, bounds[1:]):
         assert end == following and data[end - 1:end] == b"\n"  # whole lines, no gap
@@ -116,3 +117,12 @@ def test_a_payload_is_the_body_orjson_reads_back_as_it(payload):
     text = parse_line(7, orjson.dumps({"routing_key": "rk", "body": item.body.decode()}))
     assert [getattr(text, k) for k in CaptureItem.__slots__] == \
         [getattr(item, k) for k in CaptureItem.__slots__]
+
+
+def test_the_first_range_is_weighted(tmp_path):
+    path = tmp_path / "cap.jsonl"
+    _write(path, 2000)
+    (a_start, a_end), (b_start, b_end) = split_bounds(str(path), 2, 1.5)
+    assert 1.4 < (a_end - a_start) / (b_end - b_start) < 1.6
+    sizes = [end - start for start, end in split_bounds(str(path), 3)]
+    assert max(sizes) - min(sizes) < 100  # (one line at most)
