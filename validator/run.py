@@ -40,7 +40,7 @@ class Run:
         self.checker = checker
         # (result, decoded body): the delivery simulation reads the body the checker decoded
         self.check_parsed = getattr(checker, "check_parsed", None) or (
-            lambda rk, body, props: (checker.check(rk, body, props), MISSING))
+            lambda rk, body, props, decoded=None: (checker.check(rk, body, props), MISSING))
         self.summary = summary
         self.sinks = list(sinks)
         self.index = 0  # messages seen by this run, 1-based in `where`
@@ -57,11 +57,13 @@ class Run:
             self.enrich = report.enrich
             self.delivery_stats = summary.delivery
 
-    def result_of(self, item) -> MessageResult:
+    def result_of(self, item, decoded=None) -> MessageResult:
         """The message's result: checked, its delivery added, this run's ignored codes left
-        out. `item` has routing_key, body and properties (a CaptureItem or a Delivery)."""
+        out. `item` has routing_key, body and properties (a CaptureItem or a Delivery);
+        `decoded`: its body as orjson decoded it already (a capture's payload), or None."""
         try:
-            result, msg = self.check_parsed(item.routing_key, item.body, item.properties)
+            result, msg = self.check_parsed(item.routing_key, item.body, item.properties,
+                                            decoded)
         except Exception as exc:  # a checker bug must not lose the message
             result, msg = crash_result(item.routing_key, exc), MISSING
         if self.enrich is not None:
@@ -70,8 +72,8 @@ class Run:
             result = without(result, self.ignore)
         return result
 
-    def message(self, item, where: dict) -> MessageResult:
-        result = self.result_of(item)
+    def message(self, item, where: dict, decoded=None) -> MessageResult:
+        result = self.result_of(item, decoded)
         self.summary.add(result, item.body, where=where)
         for sink in self.sinks:
             sink.message(result, item, where)
@@ -103,7 +105,8 @@ class Run:
             elif kind is CaptureMeta:
                 meta(item.facts)
             else:
-                add_line(result_of(item), item.body, item.line, item.received_at, base)
+                add_line(result_of(item, item.decoded), item.body, item.line, item.received_at,
+                         base)
 
     def _replay_to_sinks(self, items, base: dict) -> None:
         """replay() when sinks take each message with its `where`."""
@@ -114,7 +117,7 @@ class Run:
             elif type(item) is CaptureMeta:
                 meta(item.facts)
             else:
-                message(item, where_of(item.line, item.received_at, base))
+                message(item, where_of(item.line, item.received_at, base), item.decoded)
 
     def meta(self, facts: dict) -> None:
         """A recorded capture's end line says whether its recording may have lost messages."""

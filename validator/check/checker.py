@@ -182,15 +182,21 @@ class Checker:
         return self.check_parsed(routing_key, body, properties)[0]
 
     def check_parsed(self, routing_key: str | None, body: bytes,
-                     properties: dict | None = None) -> tuple[MessageResult, object]:
+                     properties: dict | None = None, decoded: dict | None = None
+                     ) -> tuple[MessageResult, object]:
         """(the result, the body as orjson decoded it, or MISSING): the run loop hands the
-        decoded body on (the delivery simulation reads it), so it is parsed once."""
+        decoded body on (the delivery simulation reads it), so it is parsed once.
+        `decoded`: the body as orjson decoded it already (a capture's payload), or None."""
         if not self.fast:
-            return self.detailed(routing_key, body, properties), MISSING
-        try:
-            msg = _loads(body)
-        except _JSONDecodeError as exc:
-            return self.detailed(routing_key, body, properties, MISSING, exc), MISSING
+            return self.detailed(routing_key, body, properties,
+                                 MISSING if decoded is None else decoded), MISSING
+        if decoded is None:
+            try:
+                msg = _loads(body)
+            except _JSONDecodeError as exc:
+                return self.detailed(routing_key, body, properties, MISSING, exc), MISSING
+        else:
+            msg = decoded
         if type(msg) is dict:
             name = msg.get("name")
             if type(name) is str:

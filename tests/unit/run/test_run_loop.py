@@ -59,3 +59,37 @@ def test_a_checker_crash_is_a_finding_not_a_lost_message():
     s = _summary()
     Run(Broken(), s, delivery=False).replay([CaptureItem(1, "rk", b"{}", None)])
     assert s.messages == 1 and s.codes["X901"] == 1
+
+
+def _report(lines: bytes, sinks=()) -> dict:
+    from validator.capture import read_capture
+    summary = _summary()
+    Run(CHECKER, summary, list(sinks)).replay(read_capture(io.BytesIO(lines)))
+    out = summary.as_dict()
+    for key in ("started_at", "ended_at", "source"):
+        out.pop(key, None)
+    return out
+
+
+def test_a_payload_capture_is_checked_as_the_same_bodies_written_as_text():
+    # A payload line's object goes to the checker as decoded (its body is not read again):
+    # the report is the one of the same messages as text bodies, on every route.
+    from validator.bench import generate
+    capture = generate(CHECKER, 1500, "17.08", 3)
+    payload, text = [], []
+    for rk, body, props in capture.items:
+        try:
+            value = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            continue
+        if type(value) is not dict:
+            continue
+        payload.append(orjson.dumps({"routing_key": rk, "payload": value, "properties": props}))
+        text.append(orjson.dumps({"routing_key": rk, "body": orjson.dumps(value).decode(),
+                                  "properties": props}))
+    assert len(payload) > 1000
+    a, b = b"\n".join(payload), b"\n".join(text)
+    assert _report(a) == _report(b)
+    seen_a, seen_b = Collect(), Collect()
+    assert _report(a, [seen_a]) == _report(b, [seen_b])
+    assert seen_a.seen == seen_b.seen
