@@ -119,6 +119,7 @@ class SharedQueue:
             handed_back(run)
             return
         if drain:
+            run.restart_drain_budget()   # the cancel alone can take seconds on a busy broker
             session.consumer_tag = channel.basic_consume(
                 queue=self.name, auto_ack=False,
                 on_message_callback=functools.partial(run.on_message, session))
