@@ -204,3 +204,50 @@ def test_a_cancel_longer_than_the_drain_budget_still_drains_the_queue(broker, re
     assert stats.messages == len(seen) == total, stats
     assert stats.may_have_lost is False and stats.undrained == 0, stats
     assert broker.queue(queue) is None
+
+
+def test_a_queue_deleted_while_a_worker_hands_back_its_deliveries_is_a_reported_loss(
+        broker, relay, broker_url):
+    """What a worker holds between the broker's Cancel-Ok and its rejections reaching the
+    queue is in no count AMQP shows: another worker that stops then finds the queue empty
+    and unused and deletes it. The worker that held them finds the queue gone when it
+    looks, and says so (the only loss a stop can still cause; docs/shared-queue.md)."""
+    queue, key = f"vt-shared-{uuid.uuid4().hex[:10]}", f"vt{uuid.uuid4().hex[:10]}.x"
+    total = 3 * PREFETCH
+    held = _worker(relay.url(), queue, key)
+    other = _worker(broker_url, queue, key)
+    busy = threading.Event()
+    go_on = threading.Event()
+
+    def slow(delivery):          # the held worker's first check lasts until go_on
+        busy.set()
+        assert go_on.wait(60)
+
+    st_held = SourceThread(held, callback=slow).start()
+    st_other = None
+    try:
+        broker.wait_consumers(queue, 1)
+        st_other = SourceThread(other).start()
+        broker.wait_consumers(queue, 2)
+        relay.hold_at_cancel()
+        broker.publish(key, total)
+        assert busy.wait(30)
+        st_other.wait_for(lambda: broker.queue(queue)[0] == 0, 60, "the ready ones checked")
+        held.stop("test")
+        go_on.set()
+        assert relay.cancel_sent.wait(30)
+        broker.wait_consumers(queue, 1)    # the held worker's consumer is gone
+        other_stats = st_other.stop_and_join(timeout=60)
+        assert broker.queue(queue) is None     # deleted: it saw nothing of the held ones
+        relay.release()
+        held_stats = st_held.join(60)
+    finally:
+        go_on.set()
+        relay.release()
+        for s in (st_held, st_other):
+            if s is not None:
+                s.source.stop("test-cleanup")
+                s.thread.join(30)
+    assert other_stats.may_have_lost is False
+    assert held_stats.may_have_lost is True, held_stats
+    assert held_stats.messages + other_stats.messages < total
