@@ -115,6 +115,7 @@ class SharedQueue:
         channel.basic_cancel(session.consumer_tag)
         self.give_back(run, session)
         run.restart_drain_budget()
+        drained = False
         while not self.lost_queue(run, session):
             consumers, ready = self.look(run, channel)
             if consumers is None:
@@ -125,14 +126,15 @@ class SharedQueue:
                 handed_back(run)
                 return
             draining = drain and not run.drain_spent()
-            if not ready or not draining:
+            if not draining or (drained and not ready):
                 if self.delete(run, session, if_empty=draining):
                     return
                 continue   # refused: someone consumes it again, or messages came back
             session.consumer_tag = channel.basic_consume(
                 queue=self.name, auto_ack=False,
                 on_message_callback=functools.partial(run.on_message, session))
-            run.drain(session)
+            run.drain(session)     # even from an empty queue: its quiet spell lets the
+            drained = True         # hand-backs of workers stopping with this one arrive
             channel.basic_cancel(session.consumer_tag)
             self.give_back(run, session)
 
