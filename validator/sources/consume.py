@@ -140,6 +140,16 @@ class _Run:
         self.unchecked += 1
         return True
 
+    def restart_drain_budget(self) -> None:
+        """A shared queue's drain gets its DRAIN_MAX from when it starts (shared.py): the
+        cancel before it can take seconds on a busy broker. A cut stays cut."""
+        if not self.drain_cut:
+            self.cutoff = time.monotonic() + DRAIN_MAX
+
+    def drain_spent(self) -> bool:
+        return (self.drain_cut or self.max_reached or self.src._cut_request
+                or (self.cutoff is not None and time.monotonic() >= self.cutoff))
+
     def after_slice(self, received_before: int, messages_before: int, started: float) -> None:
         """Per-slice bookkeeping of what on_message no longer does per message."""
         self.hand_over(self.session)

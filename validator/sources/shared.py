@@ -100,50 +100,101 @@ class SharedQueue:
     def stop(self, run, session, drain: bool) -> None:
         """Leave the queue without losing what was on its way, see docs/shared-queue.md.
 
-        1. Cancel this worker's consumer: pika hands back (requeues) what it received and
-           had not dispatched yet, the broker requeues what it still had in flight; then
-           acknowledge everything that was checked.
-        2. If other workers still consume, that is all: the queue stays bound for them.
-        3. Otherwise this worker is the last: it unbinds, consumes again until the queue is
-           empty (run.drain), and deletes the queue if still unused (another worker
-           stopping at the same time, or one that joined, makes that delete fail)."""
+        1. Cancel this worker's consumer: pika hands back (rejects, requeue) what it
+           received and had not dispatched yet and what still arrives until the
+           Cancel-Ok; acknowledge what was checked, hand back the rest (give_back).
+        2. Look at the queue on that same channel (look): the broker answers after it has
+           taken back what the channel handed back, so what this worker held is counted.
+        3. If other workers still consume, that is all: the queue stays bound for them.
+        4. Otherwise this worker is the last: it unbinds, consumes again until the queue is
+           empty (run.drain), hands back, looks again, and deletes the queue if unused and
+           empty; a refused delete (another worker consumes, or messages came back) makes
+           it look again. The drain's DRAIN_MAX starts here, not at the stop request: the
+           cancel alone can take seconds on a busy broker."""
         channel = session.channel
         channel.basic_cancel(session.consumer_tag)
-        run.ack(session)
-        if session.cancelled:
-            return
-        consumers = session.poll_channel.queue_declare(queue=self.name,
-                                                       passive=True).method.consumer_count
-        if consumers:
-            _LOG.info("leaving shared queue %s to its %d other consumer(s)", self.name, consumers)
-            handed_back(run)
-            return
-        if drain:
+        self.give_back(run, session)
+        run.restart_drain_budget()
+        drained = False
+        while not self.lost_queue(run, session):
+            consumers, ready = self.look(run, channel)
+            if consumers is None:
+                return
+            if consumers:
+                _LOG.info("leaving shared queue %s to its %d other consumer(s)", self.name,
+                          consumers)
+                handed_back(run)
+                return
+            draining = drain and not run.drain_spent()
+            if not draining or (drained and not ready):
+                if self.delete(run, session, if_empty=draining):
+                    return
+                continue   # refused: someone consumes it again, or messages came back
             session.consumer_tag = channel.basic_consume(
                 queue=self.name, auto_ack=False,
                 on_message_callback=functools.partial(run.on_message, session))
-            run.drain(session)
+            run.drain(session)     # even from an empty queue: its quiet spell lets the
+            drained = True         # hand-backs of workers stopping with this one arrive
             channel.basic_cancel(session.consumer_tag)
-            run.ack(session)
-        self.delete(run, session)
+            self.give_back(run, session)
 
-    def delete(self, run, session) -> None:
+    @staticmethod
+    def give_back(run, session) -> None:
+        """After a Cancel-Ok: acknowledge what was checked, hand back all else this channel
+        still holds (what came past a cut or beyond --max-messages: pika rejected only what
+        it had not dispatched), so that the next look counts it in the queue."""
+        run.ack(session)
+        session.channel.basic_nack(delivery_tag=0, multiple=True, requeue=True)
+
+    def look(self, run, channel) -> tuple:
+        """(consumers, ready) of the queue, asked on the consuming channel after its
+        acknowledgements and rejections; (None, None) when the queue is gone: what this
+        worker handed back since its consumer was cancelled went nowhere (a worker that
+        deleted it meanwhile could not see it, nor can x-expires), so it says so."""
+        try:
+            method = channel.queue_declare(queue=self.name, passive=True).method
+        except pika.exceptions.ChannelClosedByBroker as exc:
+            if exc.reply_code != 404:
+                raise
+            _LOG.warning("shared queue %s was deleted while this worker handed its "
+                         "deliveries back: they may be lost", self.name)
+            run.drain_cut = True
+            return None, None
+        return method.consumer_count, method.message_count
+
+    def lost_queue(self, run, session) -> bool:
+        """The broker cancelled this worker's consumer: the queue was deleted under it."""
+        if session.cancelled:
+            _LOG.warning("shared queue %s was deleted while this worker consumed it: what it "
+                         "had not checked may be lost", self.name)
+            run.drain_cut = True
+            return True
+        return False
+
+    def delete(self, run, session, if_empty: bool) -> bool:
+        """Delete the queue if unused (and empty, while this worker can still drain it).
+        False: refused while draining, look again; True: this worker is done with it."""
         scratch = session.connection.channel()   # a refused delete closes its channel
         try:
-            left = scratch.queue_delete(queue=self.name, if_unused=True).method.message_count
+            left = scratch.queue_delete(queue=self.name, if_unused=True,
+                                        if_empty=if_empty).method.message_count
         except pika.exceptions.ChannelClosedByBroker as exc:
+            if exc.reply_code == 406 and if_empty:
+                return False
             # 406: another worker consumes (one also stopping, which deletes it after its
             # own drain, or one that just joined); 404: one stopping with us deleted it
+            # (empty: every worker deletes only an empty queue while it can drain)
             _LOG.info("shared queue %s left to another worker (%s)", self.name,
                       one_line(scrub(describe(exc), self.url)))
             handed_back(run)
-            return
+            return True
         if left:
             _LOG.warning("deleted shared queue %s with %d unchecked messages", self.name, left)
             run.undrained = max(run.undrained, left)
             run.drain_cut = True
         else:
             _LOG.info("deleted shared queue %s (the last worker stopped)", self.name)
+        return True
 
 
 def handed_back(run) -> None:

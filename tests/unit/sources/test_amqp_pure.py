@@ -64,10 +64,15 @@ def test_source_code_only_uses_passive_or_private_operations():
 def test_shared_queue_mode_touches_only_its_named_queue():
     """Static guard of shared.py: declares only the named, non-durable queue bounded by
     x-max-length and expiring when unused, deletes only it and only when unused, binds it
-    to the configured exchange, and acknowledges cumulatively."""
+    to the configured exchange, acknowledges cumulatively, and nacks only to hand back
+    (requeue) all it holds at a stop."""
     seen = set()
     for name, kw in _calls(_sources("shared")):
         seen.add(name)
+        if name == "basic_nack":
+            assert kw["requeue"].value is True and kw["multiple"].value is True
+            assert kw["delivery_tag"].value == 0
+            continue
         _check_common(name, kw)
         if name in ("queue_declare", "queue_delete", "queue_bind", "basic_consume"):
             assert ast.unparse(kw["queue"]) == "self.name", name
