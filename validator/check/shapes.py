@@ -21,7 +21,7 @@ from itertools import combinations
 import jsonschema_rs
 
 from ..catalogue import envelope_schema
-from .compile import strict
+from .compile import strict, with_defs
 
 _TOP_FIELD = r"\$\.data\.([A-Za-z_][A-Za-z0-9_]*)"
 
@@ -158,12 +158,12 @@ class ShapeBuilder:
         variant["properties"] = properties
         variant["required"] = required
         data = {"allOf": [variant] + [{"not": {"required": [f]}} for f in forbidden]}
-        whole = dict(envelope_schema(data, closed=True), **{"$defs": defs})
+        whole = envelope_schema(data, closed=True)
         conditions = [c.when for c in covers if c.when is not None]
         for cover in covers:
             if cover.acl is not None:
                 conditions.append({"required": ["required_acl"],
                                    "properties": {"required_acl": {"enum": list(cover.acl)}}})
         if conditions:
-            whole = {"allOf": [whole, *conditions], "$defs": defs}
-        return whole
+            whole = {"allOf": [whole, *conditions]}
+        return with_defs(whole, defs)

@@ -34,7 +34,16 @@ def test_a_names_lazy_validators_are_the_eager_ones(name):
     strict_data = strict(view["data"])
     data_schema = (dict(strict_data, **{"$defs": strict_defs})
                    if isinstance(strict_data, dict) else strict_data)
-    assert compiled.data_schema == data_schema
+    # The compiled schema carries only the definitions it reaches, and validates as the
+    # whole document does (below)
+    if isinstance(strict_data, dict):
+        kept = compiled.data_schema.get("$defs", {})
+        assert {k: v for k, v in compiled.data_schema.items() if k != "$defs"} == strict_data
+        assert kept.items() <= strict_defs.items()
+        if any(isinstance(v, dict) for v in strict_data.get("properties", {}).values()):
+            assert len(kept) < len(strict_defs)
+    else:
+        assert compiled.data_schema == data_schema
     assert checker.strict_defs == strict_defs
     fast = jsonschema_rs.Draft202012Validator(
         dict(envelope_schema(strict_data, closed=True), **{"$defs": strict_defs}))
@@ -46,6 +55,8 @@ def test_a_names_lazy_validators_are_the_eager_ones(name):
         assert compiled.envelope_is_valid(msg) == envelope.is_valid(msg)
         if "data" in msg:
             assert compiled.data_is_valid(msg["data"]) == data.is_valid(msg["data"])
+            pruned = jsonschema_rs.Draft202012Validator(compiled.data_schema)
+            assert pruned.is_valid(msg["data"]) == data.is_valid(msg["data"])
     open_patterns = {k: p.pattern for k, p in compiled.spec.name_placeholders.items()
                      if p.values is None}
     assert compiled.rk_regex.pattern == compiled.rk.regex(open_patterns)
@@ -160,3 +171,13 @@ def test_a_version_not_like_17_08_is_refused_as_the_regex_refused_it(text):
     assert not (isinstance(text, str) and re.fullmatch(r"[0-9]{2}\.[0-9]{2}", text))
     with pytest.raises(VersionError, match="is not a Wazo version"):
         Checker(CATALOGUE, text)
+
+
+def test_a_compiled_schema_carries_the_definitions_it_reaches_and_no_other():
+    from validator.check.compile import with_defs
+    defs = {"a": {"$ref": "#/$defs/b"}, "b": {"type": "string"}, "c": {"type": "integer"}}
+    schema = {"properties": {"x": {"$ref": "#/$defs/a"}}}
+    assert with_defs(schema, defs) == dict(schema, **{"$defs": {"a": defs["a"], "b": defs["b"]}})
+    assert with_defs({"type": "object"}, defs) == {"type": "object"}
+    assert with_defs(True, defs) is True
+    assert "$defs" not in schema  # a copy: the catalogue's schemas are never changed
