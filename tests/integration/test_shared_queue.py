@@ -55,9 +55,16 @@ def _expected(items, tmp_path):
 
 
 class Broker:
-    def __init__(self, url):
+    def __init__(self, url, confirm: bool = False):
         self.conn = pika.BlockingConnection(pika.URLParameters(url))
-        self.ch = self.conn.channel()
+        self.confirm = confirm   # each publish then returns once routed
+        self.ch = self._channel()
+
+    def _channel(self):
+        ch = self.conn.channel()
+        if self.confirm:
+            ch.confirm_delivery()
+        return ch
 
     def publish(self, items):
         props = pika.BasicProperties(content_type="application/json")
@@ -70,7 +77,7 @@ class Broker:
             m = self.ch.queue_declare(queue=name, passive=True).method
         except pika.exceptions.ChannelClosedByBroker as exc:
             assert exc.reply_code == 404
-            self.ch = self.conn.channel()
+            self.ch = self._channel()
             return None
         return m.message_count, m.consumer_count
 

@@ -13,10 +13,9 @@ import threading
 import time
 import uuid
 
-import pika
-import pika.exceptions
 import pytest
 
+import test_shared_queue
 from conftest import BROKER_ADDR, SourceThread
 from validator.sources import consume
 from validator.sources.amqp import AmqpSource
@@ -107,26 +106,15 @@ class CancelRelay:
                 pass
 
 
-class Broker:
+class Broker(test_shared_queue.Broker):
+    """The shared-queue tests' broker, publishing with confirms, n numbered bodies at a time."""
+
     def __init__(self, url):
-        self.conn = pika.BlockingConnection(pika.URLParameters(url))
-        self.ch = self.conn.channel()
-        self.ch.confirm_delivery()   # each publish returns once routed
+        super().__init__(url, confirm=True)
 
     def publish(self, rk, n):
         for i in range(n):
             self.ch.basic_publish(exchange="xivo", routing_key=rk, body=b'{"n": %d}' % i)
-
-    def queue(self, name):
-        """(ready, consumers), or None when the queue does not exist."""
-        try:
-            m = self.ch.queue_declare(queue=name, passive=True).method
-        except pika.exceptions.ChannelClosedByBroker as exc:
-            assert exc.reply_code == 404
-            self.ch = self.conn.channel()
-            self.ch.confirm_delivery()
-            return None
-        return m.message_count, m.consumer_count
 
     def wait_consumers(self, name, n, timeout=30):
         deadline = time.monotonic() + timeout
