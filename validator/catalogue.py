@@ -84,8 +84,8 @@ class Erratum(NamedTuple):  # never changed: cheaper to define at start-up than 
 class EventSpec(MutableRecord):
     """One catalogue entry: an event, or a family of events sharing a name template."""
 
-    # A plain class, not a dataclass: the catalogue is read at every start-up, and the
-    # dataclasses module (with inspect) cost ~13 ms to import there.
+    # A plain class, not a dataclass: defining a dataclass cost ~3.5M instructions at every
+    # start-up.
     __slots__ = ("index", "name", "name_template", "description", "routing_key",
                  "required_acl", "bindings", "data", "title", "since", "name_placeholders",
                  "personal_data", "changes", "example")
@@ -177,13 +177,8 @@ class Catalogue(MutableRecord):
 
     def with_defs(self, schema, defs: dict | None = None):
         """A standalone copy of `schema` carrying the definitions its $refs use."""
-        if isinstance(schema, bool):
-            return schema
-        out = copy.deepcopy(schema)
-        needed = referenced_definitions(schema, defs if defs is not None else self.definitions)
-        if needed:
-            out["$defs"] = needed
-        return out
+        return schema_with_defs(copy.deepcopy(schema),
+                                defs if defs is not None else self.definitions)
 
 
 ENVELOPE_KEYS = ("name", "origin_uuid", "required_acl", "data")
@@ -241,6 +236,16 @@ def referenced_definitions(schema, definitions: dict) -> dict:
         elif isinstance(node, list):
             stack.extend(node)
     return {k: seen[k] for k in sorted(seen)}
+
+
+def schema_with_defs(schema, definitions: dict):
+    """The schema as one document: a shallow copy with the definitions its references reach,
+    only those (jsonschema-rs compiles every definition it is given: a data schema with all of
+    the catalogue's compiled in 0.23 ms, with those it uses in 0.12). A boolean as is."""
+    if not isinstance(schema, dict):
+        return schema
+    used = referenced_definitions(schema, definitions)
+    return dict(schema, **{"$defs": used}) if used else dict(schema)
 
 
 def _read_bytes(path: Path) -> bytes:

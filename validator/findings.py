@@ -7,6 +7,7 @@ import re
 import orjson
 
 from .codes import BY_CODE, ERROR, INFO, WARNING
+from .record import MutableRecord
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -49,9 +50,9 @@ def show_value(value, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-class Finding:
-    # What @dataclass(slots=True) generated, written out: defining a dataclass costs ~1 ms
-    # of start-up (its methods are exec'd), a class ~0.05 ms. A finding is mutated (errata).
+class Finding(MutableRecord):
+    # Not a dataclass: defining one costs ~1 ms of start-up (its methods are exec'd). A
+    # finding is mutated (errata): compared and shown by its fields, not hashed.
     __slots__ = ("code", "severity", "path", "message", "erratum")
     __match_args__ = __slots__
 
@@ -62,16 +63,6 @@ class Finding:
         self.path = path
         self.message = message
         self.erratum = erratum
-
-    def __repr__(self) -> str:
-        return (f"Finding(code={self.code!r}, severity={self.severity!r}, path={self.path!r}, "
-                f"message={self.message!r}, erratum={self.erratum!r})")
-
-    def __eq__(self, other):
-        if other.__class__ is self.__class__:
-            return ((self.code, self.severity, self.path, self.message, self.erratum)
-                    == (other.code, other.severity, other.path, other.message, other.erratum))
-        return NotImplemented
 
     @classmethod
     def of(cls, code: str, path: str, message: str) -> Finding:
@@ -97,10 +88,9 @@ def verdict_of(findings) -> str:
     return verdict
 
 
-class MessageResult:
+class MessageResult(MutableRecord):
     """The checker's answer for one message. `findings` is empty on the fast path."""
 
-    # What @dataclass(slots=True) generated, written out (as Finding's, for start-up).
     __slots__ = ("name", "routing_key", "verdict", "findings")
     __match_args__ = __slots__
 
@@ -110,16 +100,6 @@ class MessageResult:
         self.routing_key = routing_key
         self.verdict = verdict
         self.findings = findings
-
-    def __repr__(self) -> str:
-        return (f"MessageResult(name={self.name!r}, routing_key={self.routing_key!r}, "
-                f"verdict={self.verdict!r}, findings={self.findings!r})")
-
-    def __eq__(self, other):
-        if other.__class__ is self.__class__:
-            return ((self.name, self.routing_key, self.verdict, self.findings)
-                    == (other.name, other.routing_key, other.verdict, other.findings))
-        return NotImplemented
 
     def as_dict(self) -> dict:
         return {

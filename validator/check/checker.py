@@ -15,10 +15,10 @@ import jsonschema_rs
 import orjson
 
 from .. import codes as C
-from ..catalogue import Catalogue, envelope_schema, parse_version
+from ..catalogue import Catalogue, envelope_schema, parse_version, schema_with_defs
 from ..findings import Finding, MessageResult, show_value, verdict_of
 from ..jsonvalue import json_type
-from .compile import CompiledEvent, strict, with_defs
+from .compile import CompiledEvent, strict
 from .detailed import (
     Findings,
     acl_findings,
@@ -135,12 +135,12 @@ class Checker:
         built at its first use."""
         if self._envelope_is_valid is None:
             self._envelope_is_valid = jsonschema_rs.Draft202012Validator(
-                with_defs(envelope_schema(True, closed=True), self.strict_defs)).is_valid
+                schema_with_defs(envelope_schema(True, closed=True), self.strict_defs)).is_valid
         return self._envelope_is_valid
 
     def lenient_validator(self, schema):
         """A jsonschema-rs validator on the catalogue's own definitions (errata covers)."""
-        return jsonschema_rs.Draft202012Validator(with_defs(schema, self.catalogue.definitions))
+        return jsonschema_rs.Draft202012Validator(schema_with_defs(schema, self.catalogue.definitions))
 
     def resolve(self, name: str):
         """(compiled event, name values) for a documented name, else None."""

@@ -8,7 +8,7 @@ import re
 
 import jsonschema_rs
 
-from ..catalogue import EventSpec, envelope_schema, referenced_definitions
+from ..catalogue import EventSpec, envelope_schema, schema_with_defs
 from ..findings import show_value
 from .template import MISSING, Template, get_path, render
 
@@ -21,8 +21,9 @@ class CompiledEvent:
     # data_schema, fast_validator, is_valid and envelope_is_valid are built by ready(), which
     # the checker's resolve() calls at a name's first message (a run meets few of the
     # documented names, and a name's validators cost ~1-2 ms to build); rk_regex,
-    # data_is_valid and explain_data are stand-ins until their own first use. Not a __getattr__: a class with one is not specialized by 3.11, and
-    # every attribute read of it cost ~+1,000 instructions a message (measured).
+    # data_is_valid and explain_data are stand-ins until their own first use. Not a
+    # __getattr__: a class with one is not specialized by 3.11, and every attribute read of
+    # it cost ~+1,000 instructions a message (measured).
     __slots__ = ("_checker", "_view_data", "spec", "name", "name_values", "not_yet",
                  "shapes", "rk", "acl", "rk_shown", "acl_shown", "rk_words", "rk_regex",
                  "data_schema", "explain_data", "data_is_valid", "fast_validator", "is_valid",
@@ -68,12 +69,12 @@ class CompiledEvent:
         self.rk_regex = _FirstRegex(self)
         strict_data = strict(self._view_data)
         # The data's schema as one document ($defs included): what explains its errors.
-        self.data_schema = with_defs(strict_data, checker.strict_defs)
+        self.data_schema = schema_with_defs(strict_data, checker.strict_defs)
         self._data_validator = None
         self.explain_data = self._first_explain
         self.data_is_valid = self._first_data_is_valid
         self.fast_validator = jsonschema_rs.Draft202012Validator(
-            with_defs(envelope_schema(strict_data, closed=True), checker.strict_defs))
+            schema_with_defs(envelope_schema(strict_data, closed=True), checker.strict_defs))
         self.is_valid = self.fast_validator.is_valid
         # The envelope alone (any data): a message that passes it, its routing key and its
         # ACL has findings in its data only, and skips the detailed envelope checks. The
@@ -180,16 +181,6 @@ class CompiledEvent:
             value = msg.get("required_acl")
             return type(value) is str and value == acl_fill(msg)
         return keys_ok
-
-
-def with_defs(schema, definitions: dict):
-    """The schema as one document: with the definitions its references reach, only those
-    (jsonschema-rs compiles every definition it is given: a data schema with all of the
-    catalogue's compiled in 0.23 ms, with those it uses in 0.12). A boolean schema as is."""
-    if not isinstance(schema, dict):
-        return schema
-    used = referenced_definitions(schema, definitions)
-    return dict(schema, **{"$defs": used}) if used else dict(schema)
 
 
 def strict(schema):

@@ -20,8 +20,8 @@ from itertools import combinations
 
 import jsonschema_rs
 
-from ..catalogue import envelope_schema
-from .compile import strict, with_defs
+from ..catalogue import envelope_schema, schema_with_defs
+from .compile import strict
 
 _TOP_FIELD = r"\$\.data\.([A-Za-z_][A-Za-z0-9_]*)"
 
@@ -166,4 +166,4 @@ class ShapeBuilder:
                                    "properties": {"required_acl": {"enum": list(cover.acl)}}})
         if conditions:
             whole = {"allOf": [whole, *conditions]}
-        return with_defs(whole, defs)
+        return schema_with_defs(whole, defs)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from validator.catalogue import REPO_CATALOGUE, CatalogueError, load_catalogue
+from validator.catalogue import REPO_CATALOGUE, CatalogueError, load_catalogue, schema_with_defs
 from validator.catalogue_checks import unsourced_value_sets
 from validator.schemagen import REPO_SCHEMAS, stale_files, write_all
 
@@ -166,3 +166,13 @@ def test_a_value_set_without_its_source_is_found(tmp_path):
     assert unsourced_value_sets(cat) == [
         "definitions.kind.anyOf.0.enum", "definitions.kind.anyOf.1.enum",
         "events.agent_status_update.data.properties.status.enum"]
+
+
+def test_a_schema_with_its_defs_carries_the_definitions_it_reaches_and_no_other():
+    defs = {"a": {"$ref": "#/$defs/b"}, "b": {"type": "string"}, "c": {"type": "integer"}}
+    schema = {"properties": {"x": {"$ref": "#/$defs/a"}}}
+    want = dict(schema, **{"$defs": {"a": defs["a"], "b": defs["b"]}})
+    assert schema_with_defs(schema, defs) == want
+    assert schema_with_defs({"type": "object"}, defs) == {"type": "object"}
+    assert schema_with_defs(True, defs) is True
+    assert "$defs" not in schema  # a copy: the catalogue's schemas are never changed

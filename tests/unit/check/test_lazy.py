@@ -172,12 +172,3 @@ def test_a_version_not_like_17_08_is_refused_as_the_regex_refused_it(text):
     with pytest.raises(VersionError, match="is not a Wazo version"):
         Checker(CATALOGUE, text)
 
-
-def test_a_compiled_schema_carries_the_definitions_it_reaches_and_no_other():
-    from validator.check.compile import with_defs
-    defs = {"a": {"$ref": "#/$defs/b"}, "b": {"type": "string"}, "c": {"type": "integer"}}
-    schema = {"properties": {"x": {"$ref": "#/$defs/a"}}}
-    assert with_defs(schema, defs) == dict(schema, **{"$defs": {"a": defs["a"], "b": defs["b"]}})
-    assert with_defs({"type": "object"}, defs) == {"type": "object"}
-    assert with_defs(True, defs) is True
-    assert "$defs" not in schema  # a copy: the catalogue's schemas are never changed
