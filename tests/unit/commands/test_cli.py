@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import pkgutil
 import subprocess
@@ -81,3 +82,33 @@ def test_a_check_run_loads_only_what_it_uses(tmp_path):
                               timeout=120, env=env)
     loaded = done.stderr.strip().splitlines()[-1]
     assert loaded == "['validator.commands.check', 'validator.commands.common']", done.stderr
+
+
+def _console(tmp_path, argv: list[str], before: str = "") -> subprocess.CompletedProcess:
+    script = (f"import sys; from validator import cli\n{before}\nsys.argv = ['x', *{argv!r}]; "
+              "cli.console()")
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120,
+                          cwd=tmp_path, env=dict(os.environ, WAZO_BUS_CACHE_DIR=str(tmp_path)))
+
+
+def test_the_console_exit_gives_mains_code_whole_output_and_atexit_hooks(tmp_path):
+    """console() leaves without the interpreter's teardown: what main wrote, buffered, still
+    goes out in full, its code is the process's, and atexit hooks (weakref finalizers) run."""
+    mark = tmp_path / "hook"
+    hook = f"import atexit; atexit.register(lambda: open({str(mark)!r}, 'w').write('ran'))"
+    failing = _console(tmp_path, ["check", "--format", "json", "--output", "-", "-q"], hook)
+    assert failing.returncode == 1  # the bundled example capture fails
+    report = json.loads(failing.stdout)  # all of it: a cut report would not parse
+    assert report["totals"]["messages"] > 0
+    assert mark.read_text() == "ran"
+    assert _console(tmp_path, ["check", str(tmp_path / "missing.jsonl")]).returncode == 2
+
+
+def test_the_console_exit_waits_for_a_running_thread(tmp_path):
+    """A thread still running when main returns: the normal exit, which lets it finish."""
+    mark = tmp_path / "thread"
+    thread = ("import threading, time; threading.Thread(target=lambda: (time.sleep(0.2), "
+              f"open({str(mark)!r}, 'w').write('done'))).start()")
+    done = _console(tmp_path, ["codes"], thread)
+    assert done.returncode == 0
+    assert mark.read_text() == "done"
