@@ -248,9 +248,17 @@ def _replace(path: Path, raw: bytes, mode: int) -> None:
         raise
 
 
-def write_stdout(text: str) -> None:
+def write_stdout(text: str | bytes) -> None:
     """Print a report on stdout; a full disk or closed stdout is one line and exit 2."""
     try:
+        if type(text) is bytes:
+            buffer = getattr(sys.stdout, "buffer", None)
+            if buffer is not None:
+                sys.stdout.flush()  # what the text layer holds goes first
+                buffer.write(text)
+                buffer.flush()
+                return
+            text = text.decode("utf-8")
         sys.stdout.write(text)
         sys.stdout.flush()
     except BrokenPipeError:
