@@ -221,22 +221,14 @@ def read_bytes(path: str, start: int, end: int) -> bytes:
         return f.read(end - start)
 
 
-def read_range(path: str, start: int, end: int, first_line: int
-               ) -> Iterator[CaptureItem | CaptureMeta | CaptureError]:
-    """The items of the bytes [start, end) of a plain capture file, which begin at a line."""
-    return read_lines(read_bytes(path, start, end), first_line)
-
-
-def split_bounds(path: str, parts: int, first_weight: float = 1.0) -> list[tuple[int, int]]:
-    """[(start byte, end byte)]: up to `parts` ranges of whole lines, of about equal size,
-    the first `first_weight` times the others (the lines are not counted: a range's first
-    line number is its worker's to find)."""
+def split_bounds(path: str, parts: int) -> list[tuple[int, int]]:
+    """[(start byte, end byte)]: up to `parts` ranges of whole lines, of about equal size
+    (the lines are not counted: a range's first line number is its reader's to find)."""
     size = os.path.getsize(path)
-    total = first_weight + parts - 1
     bounds = [0]
     with open(path, "rb") as f:
         for i in range(1, parts):
-            f.seek(max(int(size * (first_weight + i - 1) / total), bounds[-1]))
+            f.seek(max(size * i // parts, bounds[-1]))
             f.readline()
             bounds.append(min(f.tell(), size))
     bounds.append(size)

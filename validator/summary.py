@@ -439,7 +439,9 @@ class Summary:
             "documented_seen": seen,
             "documented_not_seen": [n for n in self.documented if n not in self.events],
             "ami_events_seen": ami,
-            "undocumented_seen": dict(self.undocumented.most_common()),
+            # by count, then name: the same whatever order the parts of a run were merged in
+            "undocumented_seen": dict(sorted(self.undocumented.items(),
+                                             key=lambda kv: (-kv[1], kv[0]))),
         }
 
     def as_dict(self) -> dict:

@@ -8,21 +8,20 @@ import io
 import os
 import signal
 import sys
+from typing import TYPE_CHECKING
 
-from ..capture import (CaptureFileError, read_bytes, read_capture, read_lines, read_range,
-                       split_bounds)
+from ..capture import CaptureFileError, read_capture, read_lines
 from ..pages import page_examples_capture
 from ..run import Run
 from ..sinks import NdjsonSink
 from ..summary import Summary
 from . import common
 
+if TYPE_CHECKING:
+    from .chunk_queue import ChunkQueue
+
 BUILTIN = "page examples (built in)"
 PARALLEL_MIN_BYTES = 4 << 20  # below this, one process is faster than forking workers
-# The parent's range is this much larger than a worker's: a worker starts ~30 ms later
-# (fork, its range read, the first range's lines counted) and pickles its part at the end,
-# and the parent was idle that long waiting for it (measured, 40,000 lines).
-FIRST_RANGE_WEIGHT = 1.08
 
 
 def register(subparsers) -> None:
@@ -117,32 +116,36 @@ def _jobs(args, capture: str, sinks) -> int:
     return 1 if compressed or size < PARALLEL_MIN_BYTES else (os.cpu_count() or 1)
 
 
-def _first_line(capture: str, first: bytes, start: int) -> int:
-    """The number of the line at byte `start`: the first range's lines are in `first`."""
-    lines = first.count(b"\n")
-    if start > len(first):
-        lines += read_bytes(capture, len(first), start).count(b"\n")
-    return 1 + lines
-
-
-def _check_part(the_run: Run, args, capture: str, first: bytes, task, file_index,
+def _check_part(the_run: Run, args, queue: ChunkQueue, me: int, parent: int, file_index,
                 send: int) -> None:
-    """A forked worker: checks its range of the capture into a summary of its own (with the
+    """A forked worker: checks the chunks it claims into a summary of its own (with the
     parent's delivery report, warm) and writes it to `send`, pickled: its report's dict, or
     why it failed (a string)."""
+    from .chunk_queue import wait_in_worker
     _worker_signals()
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     try:
         part = common.build_summary(args, the_run.checker, "part")
-        Run(the_run.checker, part, delivery=the_run.delivery_report or False).replay(
-            read_range(capture, *task, _first_line(capture, first, task[0])), file_index,
-            capture)
+        _drain(Run(the_run.checker, part, delivery=the_run.delivery_report or False), queue, me,
+               wait_in_worker(parent), file_index, queue.capture)
         payload = part.as_dict()
-    except Exception as exc:  # the parent checks the range itself, and says what failed
+    except Exception as exc:  # the parent checks its chunks again, and says what failed
         payload = f"{type(exc).__name__}: {exc}"
     import pickle
     with open(send, "wb") as out:
         out.write(pickle.dumps(payload))
+
+
+def _drain(the_run: Run, queue: ChunkQueue, me: int, wait, file_index, capture: str) -> None:
+    """Check chunks until none is left."""
+    while True:
+        try:
+            claimed = queue.claim(me, wait)
+        except OSError as exc:
+            raise CaptureFileError(f"{capture}: cannot be read: {exc.strerror or exc}") from None
+        if claimed is None:
+            return
+        the_run.replay(read_lines(*claimed), file_index, capture)
 
 
 def _worker_signals() -> None:
@@ -168,64 +171,116 @@ def _fork_worker(*work) -> tuple[int, int]:
     return pid, receive
 
 
-def _receive(pid: int, receive: int):
-    """What the worker sent (its part's dict, or why it failed), once it has ended."""
-    import pickle
-    with open(receive, "rb") as f:
-        data = f.read()
-    status = os.waitpid(pid, 0)[1]
-    try:
-        return pickle.loads(data)
-    except Exception:  # nothing, or cut short: it died
-        return f"it ended with exit code {os.waitstatus_to_exitcode(status)}"
+class _Worker:
+    """A forked worker as the parent sees it: its pid (None once reaped), the read end of
+    its pipe (or why it could not be forked), its exit status once known."""
+
+    def __init__(self, me: int, pid: int | None, receive):
+        self.me, self.pid, self.receive, self.status = me, pid, receive, None
+
+    def poll(self) -> bool:
+        """Whether it has ended abnormally (reaped here if it has ended)."""
+        if self.pid is not None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                pid, status = self.pid, 0
+            if pid:
+                self.pid, self.status = None, status
+        return self.status is not None and self.status != 0
+
+    def part(self):
+        """What it sent (its part's dict, or why it failed), once it has ended."""
+        if type(self.receive) is str:  # never forked
+            return self.receive
+        import pickle
+        with open(self.receive, "rb") as f:
+            self.receive = None  # closed with f
+            data = f.read()
+        if self.pid is not None:
+            self.status = os.waitpid(self.pid, 0)[1]
+            self.pid = None
+        try:
+            return pickle.loads(data)
+        except Exception:  # nothing, or cut short: it died
+            return f"it ended with exit code {os.waitstatus_to_exitcode(self.status)}"
+
+    def end(self) -> None:
+        """Stopped early: a worker holds nothing that needs an orderly end."""
+        if self.pid is not None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+            self.pid = None
+        if type(self.receive) is int:
+            try:
+                os.close(self.receive)
+            except OSError:
+                pass
+            self.receive = None
 
 
 def _parallel(args, the_run: Run, capture: str, jobs: int, file_index) -> None:
-    """The capture split into `jobs` line-aligned ranges: the first checked here, each other
-    by a forked worker; the workers' parts are merged in order into the run's summary. A
-    worker that dies or fails leaves its range to this process (nothing is left unchecked)."""
-    ranges = split_bounds(capture, jobs, FIRST_RANGE_WEIGHT)
-    first = read_bytes(capture, *ranges[0])  # read before the fork: the workers count its lines
+    """The capture's chunks (chunk_queue.py) checked by this process and `jobs` - 1 forked
+    workers, each claiming the next one until none is left; the workers' parts are merged
+    into the run's summary. What a worker that dies or fails had claimed is checked here
+    again (nothing is left unchecked, nothing counted twice)."""
+    from .chunk_queue import ChunkQueue, TokenLost, wait_in_parent  # a small file never needs it
+    queue = ChunkQueue(capture, jobs)
     # What the workers inherit is never collected: frozen, the collector does not walk it
     # (and so does not copy its pages in each worker).
     gc.freeze()
-    workers = []  # [pid, read end, range] in the capture's order; pid None: not forked
+    workers: list[_Worker] = []
     try:
         # No stop signal between a fork and the worker's own handlers: held until then.
         signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         try:
-            for task in ranges[1:]:
+            for me in range(1, jobs):
                 try:
-                    pid, receive = _fork_worker(the_run, args, capture, first, task, file_index)
-                except OSError as exc:  # no process to be had: this one checks it
+                    pid, receive = _fork_worker(the_run, args, queue, me, os.getpid(),
+                                                file_index)
+                except OSError as exc:  # no process to be had: this one checks more
                     pid, receive = None, f"{exc.strerror or exc}"
-                workers.append([pid, receive, task])
+                workers.append(_Worker(me, pid, receive))
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-        the_run.replay(read_lines(first), file_index, capture)
-        names = the_run.checker.catalogue.all_names()
-        for worker in workers:
-            pid, receive, task = worker
-            part = receive if pid is None else _receive(pid, receive)
-            worker[0] = None  # reaped
-            if type(part) is dict:
-                the_run.summary.merge(Summary.from_dict(part, names))
-                continue
-            line = _first_line(capture, first, task[0])
-            sys.stderr.write(f"wazo-bus-validator: the worker checking from line {line} "
-                             f"failed ({part}): checking its lines here\n")
-            the_run.replay(read_range(capture, *task, line), file_index, capture)
+        try:
+            _drain(the_run, queue, 0, wait_in_parent(lambda: any(w.poll() for w in workers)),
+                   file_index, capture)
+            failed = _merge_parts(the_run, workers)
+        except TokenLost:
+            failed = [w.me for w in workers]
+            for worker in workers:
+                worker.end()
+            sys.stderr.write("wazo-bus-validator: a worker died holding the chunk queue: "
+                             "checking here what the workers had checked\n")
+        if queue.left_to(failed):
+            # Into a part of its own, merged: a summary keeps the first samples it is given,
+            # and these lines come before some this one has checked.
+            part = common.build_summary(args, the_run.checker, "checked again")
+            again = Run(the_run.checker, part, delivery=the_run.delivery_report or False)
+            for data, line in queue.again(failed):
+                again.replay(read_lines(data, line), file_index, capture)
+            the_run.summary.merge(part)
     finally:
-        for pid, receive, _ in workers:
-            if pid is None:
-                continue
-            try:  # stopped early: a worker holds nothing that needs an orderly end
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-            except (ProcessLookupError, ChildProcessError):
-                pass  # (reaped already, by a receive that a stop then cut short)
-            try:
-                os.close(receive)
-            except OSError:
-                pass
+        for worker in workers:
+            worker.end()
+        queue.close()
         gc.unfreeze()
+
+
+def _merge_parts(the_run: Run, workers: list[_Worker]) -> list[int]:
+    """The workers' parts merged into the run's summary; the workers that failed."""
+    names = the_run.checker.catalogue.all_names()
+    failed = []
+    for worker in workers:
+        part = worker.part()
+        if type(part) is dict:
+            the_run.summary.merge(Summary.from_dict(part, names))
+            continue
+        failed.append(worker.me)
+        sys.stderr.write(f"wazo-bus-validator: worker {worker.me} failed ({part}): checking "
+                         "here the chunks it had claimed\n")
+    return failed

@@ -1,7 +1,8 @@
-"""`check --jobs`: the parent checks the first range and forked workers the others; their
-parts merge into the summary one process gives. A worker that dies or fails leaves its
-range to the parent, a stop ends every worker, and a worker can always be ended (one that
-ignored SIGTERM hung the parent for ever)."""
+"""`check --jobs`: the parent and forked workers claim the capture's chunks one after the
+other; their parts merge into the summary one process gives. What a worker that dies or
+fails had claimed is checked again by the parent (even when it died holding the queue's
+token), a stop ends every worker, and a worker can always be ended (one that ignored
+SIGTERM hung the parent for ever)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,10 @@ from messages import CHECKER
 from validator import cli
 from validator.bench import generate
 from validator.bench.process import write_capture
-from validator.commands import check, common
+from validator.commands import check, chunk_queue, common
 
 KEYS = ("totals", "codes", "events", "known_deviations", "delivery", "samples",
-        "failing_messages")
+        "failing_messages", "coverage", "timeline")
 
 
 def _handlers(_):
@@ -79,15 +80,63 @@ def _check_here(capture, out, jobs="3") -> int:
                      "--output", str(out), "-q"])
 
 
-def test_a_worker_that_dies_leaves_its_range_to_the_parent(capture, one_process, tmp_path,
-                                                           monkeypatch, capfd):
-    monkeypatch.setattr(check, "_check_part", lambda *a: os._exit(3))
-    assert _check_here(capture, tmp_path / "r.json") == 1
-    report = json.loads((tmp_path / "r.json").read_text())
+def _agrees(report_path, one_process) -> None:
+    report = json.loads(report_path.read_text())
     for key in KEYS:
         assert report[key] == one_process[key], key
+    # in the same order too
+    assert list(report["coverage"]["undocumented_seen"]) == \
+        list(one_process["coverage"]["undocumented_seen"])
+
+
+def test_a_worker_that_dies_at_once_leaves_every_chunk_to_the_others(capture, one_process,
+                                                                    tmp_path, monkeypatch,
+                                                                    capfd):
+    monkeypatch.setattr(check, "_check_part", lambda *a: os._exit(3))
+    assert _check_here(capture, tmp_path / "r.json") == 1
+    _agrees(tmp_path / "r.json", one_process)
     err = capfd.readouterr().err
-    assert err.count("failed (it ended with exit code 3): checking its lines here") == 2
+    assert err.count("failed (it ended with exit code 3): checking here the chunks") == 2
+    assert _no_children()
+
+
+def _in_workers(parent: int, action, after: int = 0):
+    """A stand-in for `read_lines` or `read_bytes` that runs `action()` in a forked worker
+    once that worker has called it `after` times (the parent is left alone)."""
+    calls = []
+
+    def stand_in(original):
+        def call(*a):
+            if os.getpid() != parent:
+                calls.append(1)
+                if len(calls) > after:
+                    action()
+            return original(*a)
+        return call
+    return stand_in
+
+
+def test_a_worker_that_dies_after_checking_chunks_has_them_checked_again(
+        capture, one_process, tmp_path, monkeypatch, capfd):
+    die = _in_workers(os.getpid(), lambda: os._exit(3), after=2)
+    monkeypatch.setattr(check, "read_lines", die(check.read_lines))
+    monkeypatch.setattr(chunk_queue, "CHUNK_BYTES", 1 << 14)  # many chunks for each
+    assert _check_here(capture, tmp_path / "r.json", jobs="2") == 1
+    _agrees(tmp_path / "r.json", one_process)
+    assert "worker 1 failed (it ended with exit code 3)" in capfd.readouterr().err
+    assert _no_children()
+
+
+def test_a_worker_that_dies_holding_the_token_is_no_deadlock(capture, one_process, tmp_path,
+                                                             monkeypatch, capfd):
+    # The worker reads the token, then dies before passing it on: the parent must notice
+    # and check again everything the workers had claimed.
+    die = _in_workers(os.getpid(), lambda: os._exit(3), after=1)
+    monkeypatch.setattr(chunk_queue, "read_bytes", die(chunk_queue.read_bytes))
+    monkeypatch.setattr(chunk_queue, "POLL_SECONDS", 0.05)
+    assert _check_here(capture, tmp_path / "r.json", jobs="2") == 1
+    _agrees(tmp_path / "r.json", one_process)
+    assert "a worker died holding the chunk queue" in capfd.readouterr().err
     assert _no_children()
 
 
@@ -104,7 +153,7 @@ def test_a_worker_that_fails_says_why_and_leaves_its_range_to_the_parent(
     assert _check_here(capture, tmp_path / "r.json") == 1
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["totals"] == one_process["totals"]
-    assert "failed (RuntimeError: no summary today)" in capfd.readouterr().err
+    assert "failed (RuntimeError: no summary today): checking here" in capfd.readouterr().err
 
 
 def _stopped_after_one(read_lines):

@@ -1,0 +1,104 @@
+"""The chunks of a capture file, claimed in order by the processes of a parallel `check`.
+
+One token travels through a pipe: the next chunk's index and the number of its first line.
+The process holding it claims that chunk, reads it, counts its lines and writes the token on
+for the next one; so every process checks chunks until none is left, a slow process takes
+fewer of them, and every line keeps its number. Who claimed each chunk is written in memory
+the processes share, so that the chunks of a worker that failed can be checked again."""
+
+from __future__ import annotations
+
+import mmap
+import os
+import select
+import struct
+
+from ..capture import CaptureFileError, read_bytes, split_bounds
+
+CHUNK_BYTES = 512 << 10  # a chunk is ~20 ms of work: the processes end within about that
+CHUNKS_PER_JOB = 4  # at least, on a small file
+TOKEN = struct.Struct("=qq")  # (the next chunk, its first line)
+UNCLAIMED = 255
+POLL_SECONDS = 1.0
+
+
+class TokenLost(Exception):
+    """A worker ended abnormally and the token did not come back: it may have held it."""
+
+
+class ChunkQueue:
+    def __init__(self, capture: str, jobs: int):
+        size = os.path.getsize(capture)
+        parts = min(UNCLAIMED - 1, max(jobs * CHUNKS_PER_JOB, size // CHUNK_BYTES))
+        self.capture = capture
+        self.chunks = split_bounds(capture, parts)
+        # Shared with the forked workers (an anonymous mapping is MAP_SHARED).
+        self.owners = mmap.mmap(-1, max(1, len(self.chunks)))
+        self.owners.write(bytes([UNCLAIMED]) * len(self.chunks))
+        self._take, self._give = os.pipe()
+        os.write(self._give, TOKEN.pack(0, 1))
+
+    def claim(self, me: int, wait) -> tuple[bytes, int] | None:
+        """(the next chunk's bytes, its first line number), claimed by process `me`; None
+        when every chunk is claimed. `wait(fd)` returns once the token can be read."""
+        wait(self._take)
+        token = os.read(self._take, TOKEN.size)
+        index, line = TOKEN.unpack(token)
+        if index >= len(self.chunks):
+            os.write(self._give, token)  # for the others to see the end too
+            return None
+        try:
+            data = read_bytes(self.capture, *self.chunks[index])
+        except BaseException:
+            os.write(self._give, token)  # unclaimed: whoever comes next tries it
+            raise
+        self.owners[index] = me
+        os.write(self._give, TOKEN.pack(index + 1, line + data.count(b"\n")))
+        return data, line
+
+    def left_to(self, owners) -> bool:
+        """Whether a chunk was claimed by one of `owners`, or by none."""
+        return any(owner in owners or owner == UNCLAIMED for owner in self.owners[:])
+
+    def again(self, owners):
+        """(bytes, first line) of each chunk claimed by one of `owners` (or by none), in order:
+        what failed workers claimed, checked again in the parent. Reads the whole file to
+        number the lines (only when something failed)."""
+        line = 1
+        for index, bounds in enumerate(self.chunks):
+            try:
+                data = read_bytes(self.capture, *bounds)
+            except OSError as exc:
+                raise CaptureFileError(f"{self.capture}: cannot be read: "
+                                       f"{exc.strerror or exc}") from None
+            if self.owners[index] in owners or self.owners[index] == UNCLAIMED:
+                yield data, line
+            line += data.count(b"\n")
+
+    def close(self) -> None:
+        for fd in (self._take, self._give):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.owners.close()
+
+
+def wait_in_worker(parent: int):
+    """A worker's wait for the token: it leaves when its parent is gone (killed while
+    holding the token, the parent would leave it waiting for ever)."""
+    def wait(fd: int) -> None:
+        while not select.select([fd], [], [], POLL_SECONDS)[0]:
+            if os.getppid() != parent:
+                os._exit(1)
+    return wait
+
+
+def wait_in_parent(ended_abnormally):
+    """The parent's wait for the token: TokenLost when `ended_abnormally()` says a worker
+    died while the token was away."""
+    def wait(fd: int) -> None:
+        while not select.select([fd], [], [], POLL_SECONDS)[0]:
+            if ended_abnormally():
+                raise TokenLost()
+    return wait
