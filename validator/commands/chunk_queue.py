@@ -85,12 +85,13 @@ class ChunkQueue:
 
 
 def wait_in_worker(parent: int):
-    """A worker's wait for the token: it leaves when its parent is gone (killed while
-    holding the token, the parent would leave it waiting for ever)."""
+    """A worker's wait for the token: it leaves when its parent is gone (nobody would read
+    its part; killed while holding the token, the parent would leave it waiting for ever)."""
     def wait(fd: int) -> None:
-        while not select.select([fd], [], [], POLL_SECONDS)[0]:
-            if os.getppid() != parent:
-                os._exit(1)
+        while os.getppid() == parent:
+            if select.select([fd], [], [], POLL_SECONDS)[0]:
+                return
+        os._exit(1)
     return wait
 
 
