@@ -753,3 +753,23 @@ def test_a_drain_cut_short_is_reported(publisher, prefix, source_thread, monkeyp
     # what is counted is what the source saw (received after the cutoff, or still in its
     # queue); what no-ack had already pushed into the client's buffers cannot be counted
     assert 0 <= stats.undrained <= 500 - stats.messages
+
+
+@broker
+def test_sparse_traffic_is_handed_over_in_batches(publisher, prefix, source_thread,
+                                                  monkeypatch):
+    # After a slice of one message the source pauses (here 2 s, a bound no publish of ten
+    # messages comes near), so that the ten published meanwhile come in one slice.
+    monkeypatch.setattr(consume_mod, "COALESCE", 2.0)
+    handed = []
+    st = source_thread(AmqpSource(BROKER_URL, bindings=[f"{prefix}.#"]), max_messages=11,
+                       duration=30, on_slice=lambda: handed.append(len(st.deliveries)))
+    st.start()
+    publisher.publish(f"{prefix}.k", "0")
+    st.wait_deliveries(1)
+    for i in range(1, 11):
+        publisher.publish(f"{prefix}.k", str(i))
+    assert st.join(20).stop_reason == "max-messages"
+    batches = [b - a for a, b in zip([0] + handed, handed) if b > a]
+    assert batches == [1, 10]
+    assert _bodies(st.deliveries) == [str(i).encode() for i in range(11)]

@@ -137,3 +137,15 @@ def test_an_unusable_shared_queue_name_is_refused_before_connecting(name, words)
     with pytest.raises(SourceError, match=words):
         AmqpSource("amqp://guest:guest@127.0.0.1:1/%2F", shared_queue=name)
     assert AmqpSource("amqp://guest:guest@127.0.0.1:1/%2F", shared_queue="wbv").shared.name == "wbv"
+
+
+@pytest.mark.parametrize("received, waited, pauses", [
+    (1, 0.0005, True),     # 2,000 msg/s: one message, soon: wait for the next few
+    (15, 0.001, True),
+    (16, 0.001, False),    # a full slice: a backlog, read on at once
+    (0, 0.1, False),       # nothing came
+    (1, 0.05, False),      # a trickle: a pause would only add a wake-up
+])
+def test_sparse_traffic_is_read_in_batches(received, waited, pauses):
+    from validator.sources import consume
+    assert (consume.coalesce_pause(received, waited) > 0) is pauses
