@@ -105,18 +105,21 @@ def run(args) -> int:
 
 
 def _jobs(args, capture: str, sinks) -> int:
-    """Workers for one capture: ndjson streams in order and stdin cannot be split."""
+    """Workers for one capture: ndjson streams in order, and stdin and a gzip file cannot be
+    split (whatever --jobs says)."""
     if sinks or capture == "-" or not os.path.isfile(capture):
         return 1
-    if args.jobs is not None:
-        return args.jobs
     try:
         size = os.path.getsize(capture)
         with open(capture, "rb") as f:
             compressed = f.read(2) == b"\x1f\x8b"
     except OSError:
         return 1
-    return 1 if compressed or size < PARALLEL_MIN_BYTES else (os.cpu_count() or 1)
+    if compressed:
+        return 1
+    if args.jobs is not None:
+        return args.jobs
+    return 1 if size < PARALLEL_MIN_BYTES else (os.cpu_count() or 1)
 
 
 def _check_part(the_run: Run, args, queue: ChunkQueue, me: int, parent: int, file_index,

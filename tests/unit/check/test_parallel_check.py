@@ -204,3 +204,14 @@ def test_no_process_to_fork_leaves_every_range_to_the_parent(capture, one_proces
     for key in KEYS:
         assert report[key] == one_process[key], key
     assert capfd.readouterr().err.count("(Resource temporarily unavailable)") == 2
+
+
+def test_a_gzip_capture_is_checked_whole_whatever_jobs_says(capture, one_process, tmp_path):
+    # Its bytes cannot be split into lines: --jobs 3 once read them as 71 unreadable lines.
+    import gzip
+    packed = tmp_path / "c.jsonl.gz"
+    packed.write_bytes(gzip.compress(capture.read_bytes()))
+    assert _check_here(packed, tmp_path / "r.json") == 1
+    report = json.loads((tmp_path / "r.json").read_text())
+    for key in ("totals", "codes", "events", "samples", "failing_messages"):
+        assert report[key] == one_process[key], key
