@@ -100,26 +100,51 @@ def test_a_worker_that_dies_at_once_leaves_every_chunk_to_the_others(capture, on
     assert _no_children()
 
 
-def _in_workers(parent: int, action, after: int = 0):
-    """A stand-in for `read_lines` or `read_bytes` that runs `action()` in a forked worker
-    once that worker has called it `after` times (the parent is left alone)."""
+def _dies_in_worker(parent: int, told: int, after: int):
+    """Wraps `read_lines` or `read_bytes`: a forked worker's call after its first `after`
+    ones writes to `told`, then the worker dies (the parent's calls go through)."""
     calls = []
 
-    def stand_in(original):
+    def wrap(original):
         def call(*a):
             if os.getpid() != parent:
                 calls.append(1)
                 if len(calls) > after:
-                    action()
+                    os.write(told, b"x")
+                    os._exit(3)
             return original(*a)
         return call
-    return stand_in
+    return wrap
+
+
+def _parent_waits_first(parent: int, told: int, original):
+    """`read_lines` whose first call in the parent waits for the worker's death (so the
+    worker has claimed its chunks, however slowly it started)."""
+    waited = []
+
+    def call(*a):
+        if os.getpid() == parent and not waited:
+            waited.append(1)
+            os.read(told, 1)
+        return original(*a)
+    return call
+
+
+@pytest.fixture
+def pipe():
+    ends = os.pipe()
+    yield ends
+    for end in ends:
+        os.close(end)
 
 
 def test_a_worker_that_dies_after_checking_chunks_has_them_checked_again(
-        capture, one_process, tmp_path, monkeypatch, capfd):
-    die = _in_workers(os.getpid(), lambda: os._exit(3), after=2)
-    monkeypatch.setattr(check, "read_lines", die(check.read_lines))
+        capture, one_process, tmp_path, monkeypatch, capfd, pipe):
+    told, tell = pipe
+    parent = os.getpid()
+    die = _dies_in_worker(parent, tell, after=2)
+    monkeypatch.setattr(check, "read_lines",
+                        die(_parent_waits_first(parent, told, check.read_lines)))
     monkeypatch.setattr(chunk_queue, "CHUNK_BYTES", 1 << 14)  # many chunks for each
     assert _check_here(capture, tmp_path / "r.json", jobs="2") == 1
     _agrees(tmp_path / "r.json", one_process)
@@ -128,11 +153,14 @@ def test_a_worker_that_dies_after_checking_chunks_has_them_checked_again(
 
 
 def test_a_worker_that_dies_holding_the_token_is_no_deadlock(capture, one_process, tmp_path,
-                                                             monkeypatch, capfd):
-    # The worker reads the token, then dies before passing it on: the parent must notice
-    # and check again everything the workers had claimed.
-    die = _in_workers(os.getpid(), lambda: os._exit(3), after=1)
+                                                             monkeypatch, capfd, pipe):
+    # The worker reads the token for its second chunk, then dies before passing it on: the
+    # parent must notice and check again everything the workers had claimed.
+    told, tell = pipe
+    parent = os.getpid()
+    die = _dies_in_worker(parent, tell, after=1)
     monkeypatch.setattr(chunk_queue, "read_bytes", die(chunk_queue.read_bytes))
+    monkeypatch.setattr(check, "read_lines", _parent_waits_first(parent, told, check.read_lines))
     monkeypatch.setattr(chunk_queue, "POLL_SECONDS", 0.05)
     assert _check_here(capture, tmp_path / "r.json", jobs="2") == 1
     _agrees(tmp_path / "r.json", one_process)
