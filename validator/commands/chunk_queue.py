@@ -1,10 +1,6 @@
-"""The chunks of a capture file, claimed in order by the processes of a parallel `check`.
-
-One token travels through a pipe: the next chunk's index and the number of its first line.
-The process holding it claims that chunk, reads it, counts its lines and writes the token on
-for the next one; so every process checks chunks until none is left, a slow process takes
-fewer of them, and every line keeps its number. Who claimed each chunk is written in memory
-the processes share, so that the chunks of a worker that failed can be checked again."""
+"""The chunks of a capture file, claimed in turn by the processes of a parallel `check`: a
+token (the next chunk and its first line's number) passed on through a pipe, and who
+claimed each chunk in shared memory (docs/speed.md, "Fifth pass")."""
 
 from __future__ import annotations
 
