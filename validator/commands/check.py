@@ -235,6 +235,7 @@ def _parallel(args, the_run: Run, capture: str, jobs: int, file_index) -> None:
     again (nothing is left unchecked, nothing counted twice)."""
     from .chunk_queue import ChunkQueue, TokenLost, wait_in_parent  # a small file never needs it
     queue = ChunkQueue(capture, jobs)
+    jobs = min(jobs, queue.most_processes)
     # What the workers inherit is never collected: frozen, the collector does not walk it
     # (and so does not copy its pages in each worker).
     gc.freeze()

@@ -34,6 +34,11 @@ class ChunkQueue:
         self._take, self._give = os.pipe()
         os.write(self._give, TOKEN.pack(0, 1))
 
+    @property
+    def most_processes(self) -> int:
+        """No more processes than chunks, nor than owners a byte can name."""
+        return max(1, min(len(self.chunks), UNCLAIMED - 1))
+
     def claim(self, me: int, wait) -> tuple[bytes, int] | None:
         """(the next chunk's bytes, its first line number), claimed by process `me`; None
         when every chunk is claimed. `wait(fd)` returns once the token can be read."""

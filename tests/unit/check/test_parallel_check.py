@@ -243,3 +243,15 @@ def test_a_gzip_capture_is_checked_whole_whatever_jobs_says(capture, one_process
     report = json.loads((tmp_path / "r.json").read_text())
     for key in ("totals", "codes", "events", "samples", "failing_messages"):
         assert report[key] == one_process[key], key
+
+
+def test_more_jobs_than_chunks_forks_no_idle_worker(tmp_path, monkeypatch):
+    forked = []
+    fork = check._fork_worker
+    monkeypatch.setattr(check, "_fork_worker", lambda *a: forked.append(1) or fork(*a))
+    capture = tmp_path / "two.jsonl"
+    capture.write_bytes(b'{"routing_key": "a", "body": "{}"}\n' * 2)
+    assert cli.main(["check", str(capture), "--jobs", "300", "--format", "json",
+                     "--output", str(tmp_path / "r.json"), "-q"]) == 1
+    assert json.loads((tmp_path / "r.json").read_text())["totals"]["messages"] == 2
+    assert len(forked) <= 1  # two lines: at most two chunks

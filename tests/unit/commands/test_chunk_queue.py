@@ -107,3 +107,13 @@ def test_a_worker_takes_the_token_once_it_is_there():
               "print('took')")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
     assert done.returncode == 0 and b"took" in done.stdout
+
+
+def test_no_more_processes_than_chunks(tmp_path):
+    path = tmp_path / "one.jsonl"
+    path.write_bytes(LINES[0])
+    one = ChunkQueue(str(path), jobs=300)
+    try:
+        assert len(one.chunks) == 1 and one.most_processes == 1
+    finally:
+        one.close()
