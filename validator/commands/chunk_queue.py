@@ -32,6 +32,9 @@ class ChunkQueue:
         self.owners = mmap.mmap(-1, max(1, len(self.chunks)))
         self.owners.write(bytes([UNCLAIMED]) * len(self.chunks))
         self._take, self._give = os.pipe()
+        # Two processes may both be told the token is there: the one that finds it gone
+        # waits again (a blocking read would wait for ever if its holder died).
+        os.set_blocking(self._take, False)
         os.write(self._give, TOKEN.pack(0, 1))
 
     @property
@@ -42,8 +45,13 @@ class ChunkQueue:
     def claim(self, me: int, wait) -> tuple[bytes, int] | None:
         """(the next chunk's bytes, its first line number), claimed by process `me`; None
         when every chunk is claimed. `wait(fd)` returns once the token can be read."""
-        wait(self._take)
-        token = os.read(self._take, TOKEN.size)
+        while True:
+            wait(self._take)
+            try:
+                token = os.read(self._take, TOKEN.size)
+                break
+            except BlockingIOError:  # another process took it first
+                continue
         index, line = TOKEN.unpack(token)
         if index >= len(self.chunks):
             os.write(self._give, token)  # for the others to see the end too

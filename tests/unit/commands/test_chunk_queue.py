@@ -117,3 +117,18 @@ def test_no_more_processes_than_chunks(tmp_path):
         assert len(one.chunks) == 1 and one.most_processes == 1
     finally:
         one.close()
+
+
+def test_a_token_taken_first_by_another_process_is_waited_for_again(queue):
+    # Both were told the token was there; the other read it first, and passes it on later.
+    assert not os.get_blocking(queue._take)  # else the read below would wait for ever
+    token = os.read(queue._take, chunk_queue.TOKEN.size)
+    waits = []
+
+    def wait(fd):
+        waits.append(1)
+        if len(waits) == 2:
+            os.write(queue._give, token)
+
+    data, line = queue.claim(1, wait)
+    assert line == 1 and data and len(waits) == 2
