@@ -199,8 +199,7 @@ def read_capture(path: str | os.PathLike | IO[bytes], first_line: int = 1
             if item is not None:
                 yield item
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise CaptureFileError(f"{getattr(path, 'name', path)}: cannot be read: "
-                               f"{getattr(exc, 'strerror', None) or exc}") from None
+        raise _unreadable(getattr(path, "name", path), exc) from None
     finally:
         if close:
             stream.close()
@@ -215,10 +214,17 @@ def read_lines(data: bytes, first_line: int = 1
             yield item
 
 
+def _unreadable(name, exc: Exception) -> CaptureFileError:
+    return CaptureFileError(f"{name}: cannot be read: {getattr(exc, 'strerror', None) or exc}")
+
+
 def read_bytes(path: str, start: int, end: int) -> bytes:
-    with open(path, "rb") as f:
-        f.seek(start)
-        return f.read(end - start)
+    try:
+        with open(path, "rb") as f:
+            f.seek(start)
+            return f.read(end - start)
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
 
 
 def split_bounds(path: str, parts: int) -> list[tuple[int, int]]:

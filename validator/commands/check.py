@@ -145,10 +145,7 @@ def _check_part(the_run: Run, args, queue: ChunkQueue, me: int, parent: int, fil
 def _drain(the_run: Run, queue: ChunkQueue, me: int, wait, file_index, capture: str) -> None:
     """Check chunks until none is left."""
     while True:
-        try:
-            claimed = queue.claim(me, wait)
-        except OSError as exc:
-            raise CaptureFileError(f"{capture}: cannot be read: {exc.strerror or exc}") from None
+        claimed = queue.claim(me, wait)
         if claimed is None:
             return
         the_run.replay(read_lines(*claimed), file_index, capture)

@@ -9,7 +9,7 @@ import os
 import select
 import struct
 
-from ..capture import CaptureFileError, read_bytes, split_bounds
+from ..capture import read_bytes, split_bounds
 
 CHUNK_BYTES = 512 << 10  # a chunk is ~20 ms of work: the processes end within about that
 CHUNKS_PER_JOB = 4  # at least, on a small file
@@ -67,7 +67,7 @@ class ChunkQueue:
 
     def left_to(self, owners) -> bool:
         """Whether a chunk was claimed by one of `owners`, or by none."""
-        return any(owner in owners or owner == UNCLAIMED for owner in self.owners[:])
+        return any(_left(owner, owners) for owner in self.owners[:])
 
     def again(self, owners):
         """(bytes, first line) of each chunk claimed by one of `owners` (or by none), in order:
@@ -75,12 +75,8 @@ class ChunkQueue:
         number the lines (only when something failed)."""
         line = 1
         for index, bounds in enumerate(self.chunks):
-            try:
-                data = read_bytes(self.capture, *bounds)
-            except OSError as exc:
-                raise CaptureFileError(f"{self.capture}: cannot be read: "
-                                       f"{exc.strerror or exc}") from None
-            if self.owners[index] in owners or self.owners[index] == UNCLAIMED:
+            data = read_bytes(self.capture, *bounds)
+            if _left(self.owners[index], owners):
                 yield data, line
             line += data.count(b"\n")
 
@@ -91,6 +87,10 @@ class ChunkQueue:
             except OSError:
                 pass
         self.owners.close()
+
+
+def _left(owner: int, owners) -> bool:
+    return owner in owners or owner == UNCLAIMED
 
 
 def wait_in_worker(parent: int):

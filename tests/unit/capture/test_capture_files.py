@@ -126,3 +126,8 @@ def test_the_ranges_are_of_about_equal_size(tmp_path):
     _write(path, 2000)
     sizes = [end - start for start, end in split_bounds(str(path), 3)]
     assert max(sizes) - min(sizes) < 100  # (one line at most)
+
+
+def test_a_range_that_cannot_be_read_is_a_capture_file_error(tmp_path):
+    with pytest.raises(CaptureFileError, match=r"gone\.jsonl: cannot be read: No such file"):
+        read_bytes(str(tmp_path / "gone.jsonl"), 0, 10)
