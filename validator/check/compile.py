@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 
-import jsonschema_rs
 
 from ..catalogue import EventSpec, envelope_schema, schema_with_defs
 from ..findings import show_value
@@ -73,7 +72,7 @@ class CompiledEvent:
         self._data_validator = None
         self.explain_data = self._first_explain
         self.data_is_valid = self._first_data_is_valid
-        self.fast_validator = jsonschema_rs.Draft202012Validator(
+        self.fast_validator = checker.validator(
             schema_with_defs(envelope_schema(strict_data, closed=True), checker.strict_defs))
         self.is_valid = self.fast_validator.is_valid
         # The envelope alone (any data): a message that passes it, its routing key and its
@@ -87,7 +86,7 @@ class CompiledEvent:
         """The jsonschema-rs validator of the data's schema (built once, shared by
         data_is_valid and the default explainer)."""
         if self._data_validator is None:
-            self._data_validator = jsonschema_rs.Draft202012Validator(self.data_schema)
+            self._data_validator = self._checker.validator(self.data_schema)
         return self._data_validator
 
     def _first_data_is_valid(self, data) -> bool:

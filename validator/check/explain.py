@@ -88,13 +88,14 @@ class DataExplainer:
     __slots__ = ("declared", "evaluate", "is_uuid", "is_uuid_field", "iter_errors",
                  "relaxed_is_valid", "required", "root", "uuid_pattern", "_nodes")
 
-    def __init__(self, schema, uuid_pattern: str, is_uuid, is_uuid_field, validator=None):
+    def __init__(self, schema, uuid_pattern: str, is_uuid, is_uuid_field, validator=None,
+                 make_validator=jsonschema_rs.Draft202012Validator):
         self.root = schema
         relaxed, self.required, self.declared = relaxed_top(schema)
-        self.relaxed_is_valid = (jsonschema_rs.Draft202012Validator(relaxed).is_valid
+        self.relaxed_is_valid = (make_validator(relaxed).is_valid
                                  if relaxed is not None else None)
         if validator is None:
-            validator = jsonschema_rs.Draft202012Validator(schema)
+            validator = make_validator(schema)
         self.iter_errors = validator.iter_errors
         self.evaluate = validator.evaluate
         self.uuid_pattern = uuid_pattern

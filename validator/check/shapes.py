@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 from itertools import combinations
 
-import jsonschema_rs
 
 from ..catalogue import envelope_schema, schema_with_defs
 from .compile import strict
@@ -107,7 +106,7 @@ class ShapeBuilder:
                     if schema is not None:
                         order = tuple(_top_field(c.path).group(1)
                                       for c in subset if c.code != "D600")
-                        out.append(Shape(jsonschema_rs.Draft202012Validator(schema).is_valid,
+                        out.append(Shape(self.checker.validator(schema).is_valid,
                                          order if len(order) > 1 else None))
         return out
 

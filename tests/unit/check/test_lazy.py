@@ -172,3 +172,33 @@ def test_a_version_not_like_17_08_is_refused_as_the_regex_refused_it(text):
     with pytest.raises(VersionError, match="is not a Wazo version"):
         Checker(CATALOGUE, text)
 
+
+
+def test_equal_schemas_share_one_validator():
+    checker = Checker(CATALOGUE)
+    one = checker.validator({"type": "object", "required": ["a"]})
+    assert checker.validator({"required": ["a"], "type": "object"}) is one  # key order aside
+    other = checker.validator({"type": "object", "required": ["b"]})
+    assert other is not one
+    assert one.is_valid({"a": 1}) and not one.is_valid({"b": 1})
+    assert other.is_valid({"b": 1}) and not other.is_valid({"a": 1})
+
+
+def test_no_schema_is_built_twice(monkeypatch):
+    # The names of one family share their data's schema, and errata covers repeat: checking
+    # every documented name, conforming and not, builds each distinct schema once.
+    built = []
+    real = jsonschema_rs.Draft202012Validator
+
+    def counting(schema):
+        built.append(repr(schema))
+        return real(schema)
+
+    checker = Checker(CATALOGUE)
+    monkeypatch.setattr(jsonschema_rs, "Draft202012Validator", counting)
+    for name in all_names():
+        rk, msg = valid_message(name)
+        for variant in _variants(msg):
+            checker.check(rk, body(variant), CT)
+    assert len(built) > len(all_names())
+    assert len(built) == len(set(built))
