@@ -24,7 +24,7 @@ import gzip
 import io
 import os
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Iterable, Iterator
 
 import orjson
 
@@ -83,14 +83,26 @@ def parse_line(line_no: int, raw: bytes) -> CaptureItem | CaptureMeta | CaptureE
             return CaptureError(line_no, f"not a JSON object: {exc}")
     if type(obj) is not dict:
         return CaptureError(line_no, "not a JSON object")
-    # The commonest lines, a text body (what listen --record writes) or an object payload,
-    # read in one go; any other line takes the general path below, which says what is
-    # wrong with it.
+    fields = message_fields(obj)
+    if fields is None:
+        return _parse_object(line_no, obj)
+    # Built without the class's __init__ (a Python call): what it would store.
+    item = _new_item(CaptureItem)
+    item.line = line_no
+    item.routing_key, item.body, item.properties, item.exchange, item.received_at, \
+        item.decoded = fields
+    return item
+
+
+def message_fields(obj: dict) -> tuple | None:
+    """(routing_key, body, properties, exchange, received_at, decoded) of the commonest
+    lines, a text body (what listen --record writes) or an object payload, read in one go;
+    None for any other line, which _parse_object reads and says what is wrong with."""
     body = obj.get("body")
     decoded = None
     if type(body) is str:
         if "body_base64" in obj or "payload" in obj:
-            return _parse_object(line_no, obj)
+            return None
         try:
             body = body.encode()
         except UnicodeEncodeError:  # a lone surrogate: kept as the invalid UTF-8 it stood for
@@ -100,7 +112,7 @@ def parse_line(line_no: int, raw: bytes) -> CaptureItem | CaptureMeta | CaptureE
         decoded = obj["payload"]
         body = _serialize(decoded)
     else:
-        return _parse_object(line_no, obj)
+        return None
     routing_key = obj.get("routing_key")
     properties = obj.get("properties")
     if ((routing_key is None or type(routing_key) is str)
@@ -109,14 +121,9 @@ def parse_line(line_no: int, raw: bytes) -> CaptureItem | CaptureMeta | CaptureE
         if received_at is not None and not isinstance(received_at, (int, float)):
             received_at = None
         exchange = obj.get("exchange")
-        # Built without the class's __init__ (a Python call): what it would store.
-        item = _new_item(CaptureItem)
-        item.line, item.routing_key, item.body, item.properties = \
-            line_no, routing_key, body, properties
-        item.exchange = exchange if type(exchange) is str else None
-        item.received_at, item.decoded = received_at, decoded
-        return item
-    return _parse_object(line_no, obj)
+        return (routing_key, body, properties, exchange if type(exchange) is str else None,
+                received_at, decoded)
+    return None
 
 
 def _parse_object(line_no: int, obj: dict) -> CaptureItem | CaptureMeta | CaptureError:
@@ -189,15 +196,11 @@ def open_capture(path: str | os.PathLike | IO[bytes]) -> tuple[IO[bytes], bool]:
     return stream, close
 
 
-def read_capture(path: str | os.PathLike | IO[bytes], first_line: int = 1
-                 ) -> Iterator[CaptureItem | CaptureMeta | CaptureError]:
-    """Yield the capture's items and unreadable lines, streaming (captures can be large)."""
+def raw_lines(path: str | os.PathLike | IO[bytes]) -> Iterator[bytes]:
+    """The capture's lines as bytes, streaming (captures can be large)."""
     stream, close = open_capture(path)
     try:
-        for line_no, raw in enumerate(stream, start=first_line):
-            item = parse_line(line_no, raw)
-            if item is not None:
-                yield item
+        yield from stream
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise _unreadable(getattr(path, "name", path), exc) from None
     finally:
@@ -205,13 +208,32 @@ def read_capture(path: str | os.PathLike | IO[bytes], first_line: int = 1
             stream.close()
 
 
-def read_lines(data: bytes, first_line: int = 1
-               ) -> Iterator[CaptureItem | CaptureMeta | CaptureError]:
-    """The items of a buffer of whole capture lines, the first one numbered `first_line`."""
-    for line_no, raw in enumerate(data.split(b"\n"), start=first_line):
+def chunk_lines(data: bytes) -> Iterator[bytes]:
+    """The lines of a buffer of whole capture lines. BytesIO finds a line's end with memchr;
+    bytes.split tests byte after byte (~5% of a message's instructions)."""
+    return iter(io.BytesIO(data))
+
+
+def items_of(lines: Iterable[bytes], first_line: int = 1
+             ) -> Iterator[CaptureItem | CaptureMeta | CaptureError]:
+    """The items of capture lines and their unreadable lines, the first numbered
+    `first_line`."""
+    for line_no, raw in enumerate(lines, start=first_line):
         item = parse_line(line_no, raw)
         if item is not None:
             yield item
+
+
+def read_capture(path: str | os.PathLike | IO[bytes], first_line: int = 1
+                 ) -> Iterator[CaptureItem | CaptureMeta | CaptureError]:
+    """Yield the capture's items and unreadable lines, streaming."""
+    return items_of(raw_lines(path), first_line)
+
+
+def read_lines(data: bytes, first_line: int = 1
+               ) -> Iterator[CaptureItem | CaptureMeta | CaptureError]:
+    """The items of a buffer of whole capture lines, the first one numbered `first_line`."""
+    return items_of(chunk_lines(data), first_line)
 
 
 def _unreadable(name, exc: Exception) -> CaptureFileError:

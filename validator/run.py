@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import Iterable, Protocol
 
-from .capture import CaptureError, CaptureMeta
+import orjson
+
+from .capture import CaptureError, CaptureMeta, items_of, message_fields, parse_line
 from .check.template import MISSING
 from .codes import matches
 from .findings import MessageResult, crash_result, verdict_of
 from .summary import Summary, where_of
 
+_loads, _JSONDecodeError = orjson.loads, orjson.JSONDecodeError
 RECORDED_FACTS = ("stop_reason", "may_have_lost", "lost_estimate", "gaps")
 
 
@@ -57,23 +60,23 @@ class Run:
             self.enrich = report.enrich
             self.delivery_stats = summary.delivery
 
-    def result_of(self, item, decoded=None) -> MessageResult:
+    def result_of(self, routing_key, body: bytes, properties, decoded=None) -> MessageResult:
         """The message's result: checked, its delivery added, this run's ignored codes left
-        out. `item` has routing_key, body and properties (a CaptureItem or a Delivery);
-        `decoded`: its body as orjson decoded it already (a capture's payload), or None."""
+        out. `decoded`: its body as orjson decoded it already (a capture's payload), or
+        None."""
         try:
-            result, msg = self.check_parsed(item.routing_key, item.body, item.properties,
-                                            decoded)
+            result, msg = self.check_parsed(routing_key, body, properties, decoded)
         except Exception as exc:  # a checker bug must not lose the message
-            result, msg = crash_result(item.routing_key, exc), MISSING
+            result, msg = crash_result(routing_key, exc), MISSING
         if self.enrich is not None:
-            result = self.enrich(result, item.body, self.delivery_stats, msg)
+            result = self.enrich(result, body, self.delivery_stats, msg)
         if self.ignore and result.findings:
             result = without(result, self.ignore)
         return result
 
     def message(self, item, where: dict, decoded=None) -> MessageResult:
-        result = self.result_of(item, decoded)
+        """`item` has routing_key, body and properties (a CaptureItem or a Delivery)."""
+        result = self.result_of(item.routing_key, item.body, item.properties, decoded)
         self.summary.add(result, item.body, where=where)
         for sink in self.sinks:
             sink.message(result, item, where)
@@ -94,19 +97,44 @@ class Run:
         base = {} if file_index is None else {"file_index": file_index, "file": file_name}
         if self.sinks:
             return self._replay_to_sinks(items, base)
-        # No sink: the summary builds a message's `where` only when it keeps a sample of it
-        # (most messages need none).
-        result_of, add_line = self.result_of, self.summary.add_line
-        input_error, meta = self.input_error, self.meta
         for item in items:
-            kind = type(item)
-            if kind is CaptureError:
-                input_error(item.line, item.message, dict(base, line=item.line))
-            elif kind is CaptureMeta:
-                meta(item.facts)
-            else:
-                add_line(result_of(item, item.decoded), item.body, item.line, item.received_at,
-                         base)
+            self._item(item, base)
+
+    def replay_lines(self, lines, first_line: int = 1, file_index: int | None = None,
+                     file_name: str | None = None) -> None:
+        """A capture's lines (bytes), in order, the first numbered `first_line`."""
+        if self.sinks:
+            return self.replay(items_of(lines, first_line), file_index, file_name)
+        base = {} if file_index is None else {"file_index": file_index, "file": file_name}
+        # The commonest line is read here, without a CaptureItem; any other (unreadable,
+        # metadata, base64) is read again by parse_line. No sink: the summary builds a
+        # message's `where` only when it keeps a sample of it (most messages need none).
+        result_of, add_line = self.result_of, self.summary.add_line
+        for line_no, raw in enumerate(lines, first_line):
+            try:
+                obj = _loads(raw)
+            except _JSONDecodeError:
+                obj = None
+            fields = message_fields(obj) if type(obj) is dict else None
+            if fields is None:
+                item = parse_line(line_no, raw)
+                if item is not None:
+                    self._item(item, base)
+                continue
+            routing_key, body, properties, _, received_at, decoded = fields
+            add_line(result_of(routing_key, body, properties, decoded), body, line_no,
+                     received_at, base)
+
+    def _item(self, item, base: dict) -> None:
+        kind = type(item)
+        if kind is CaptureError:
+            self.input_error(item.line, item.message, dict(base, line=item.line))
+        elif kind is CaptureMeta:
+            self.meta(item.facts)
+        else:
+            self.summary.add_line(
+                self.result_of(item.routing_key, item.body, item.properties, item.decoded),
+                item.body, item.line, item.received_at, base)
 
     def _replay_to_sinks(self, items, base: dict) -> None:
         """replay() when sinks take each message with its `where`."""

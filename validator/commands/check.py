@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import gc
 import glob
-import io
 import os
 import signal
 import sys
 from typing import TYPE_CHECKING
 
-from ..capture import CaptureFileError, read_capture, read_lines
+from ..capture import CaptureFileError, chunk_lines, raw_lines
 from ..pages import page_examples_capture
 from ..run import Run
 from ..sinks import NdjsonSink
@@ -80,8 +79,8 @@ def run(args) -> int:
     try:
         with common.signals_raise_interrupted():
             if not paths:
-                the_run.replay(read_capture(io.BytesIO(
-                    page_examples_capture(checker.catalogue, checker))))
+                the_run.replay_lines(chunk_lines(
+                    page_examples_capture(checker.catalogue, checker)))
             for index, capture in enumerate(paths):
                 file_index = index if len(paths) > 1 else None
                 jobs = _jobs(args, capture, sinks)
@@ -89,7 +88,7 @@ def run(args) -> int:
                     _parallel(args, the_run, capture, jobs, file_index)
                 else:
                     stream = sys.stdin.buffer if capture == "-" else capture
-                    the_run.replay(read_capture(stream), file_index, capture)
+                    the_run.replay_lines(raw_lines(stream), 1, file_index, capture)
     except common.Interrupted as exc:
         stop_reason = f"signal:{exc.signame}"
     except CaptureFileError as exc:
@@ -148,7 +147,8 @@ def _drain(the_run: Run, queue: ChunkQueue, me: int, wait, file_index, capture: 
         claimed = queue.claim(me, wait)
         if claimed is None:
             return
-        the_run.replay(read_lines(*claimed), file_index, capture)
+        data, first_line = claimed
+        the_run.replay_lines(chunk_lines(data), first_line, file_index, capture)
 
 
 def _worker_signals() -> None:
@@ -266,7 +266,7 @@ def _parallel(args, the_run: Run, capture: str, jobs: int, file_index) -> None:
             part = common.build_summary(args, the_run.checker, "checked again")
             again = Run(the_run.checker, part, delivery=the_run.delivery_report or False)
             for data, line in queue.again(failed):
-                again.replay(read_lines(data, line), file_index, capture)
+                again.replay_lines(chunk_lines(data), line, file_index, capture)
             the_run.summary.merge(part)
     finally:
         for worker in workers:

@@ -101,7 +101,7 @@ def test_a_worker_that_dies_at_once_leaves_every_chunk_to_the_others(capture, on
 
 
 def _dies_in_worker(parent: int, told: int, after: int):
-    """Wraps `read_lines` or `read_bytes`: a forked worker's call after its first `after`
+    """Wraps `chunk_lines` or `read_bytes`: a forked worker's call after its first `after`
     ones writes to `told`, then the worker dies (the parent's calls go through)."""
     calls = []
 
@@ -118,7 +118,7 @@ def _dies_in_worker(parent: int, told: int, after: int):
 
 
 def _parent_waits_first(parent: int, told: int, original):
-    """`read_lines` whose first call in the parent waits for the worker's death (so the
+    """`chunk_lines` whose first call in the parent waits for the worker's death (so the
     worker has claimed its chunks, however slowly it started)."""
     waited = []
 
@@ -143,8 +143,8 @@ def test_a_worker_that_dies_after_checking_chunks_has_them_checked_again(
     told, tell = pipe
     parent = os.getpid()
     die = _dies_in_worker(parent, tell, after=2)
-    monkeypatch.setattr(check, "read_lines",
-                        die(_parent_waits_first(parent, told, check.read_lines)))
+    monkeypatch.setattr(check, "chunk_lines",
+                        die(_parent_waits_first(parent, told, check.chunk_lines)))
     monkeypatch.setattr(chunk_queue, "CHUNK_BYTES", 1 << 14)  # many chunks for each
     assert _check_here(capture, tmp_path / "r.json", jobs="2") == 1
     _agrees(tmp_path / "r.json", one_process)
@@ -160,7 +160,7 @@ def test_a_worker_that_dies_holding_the_token_is_no_deadlock(capture, one_proces
     parent = os.getpid()
     die = _dies_in_worker(parent, tell, after=1)
     monkeypatch.setattr(chunk_queue, "read_bytes", die(chunk_queue.read_bytes))
-    monkeypatch.setattr(check, "read_lines", _parent_waits_first(parent, told, check.read_lines))
+    monkeypatch.setattr(check, "chunk_lines", _parent_waits_first(parent, told, check.chunk_lines))
     monkeypatch.setattr(chunk_queue, "POLL_SECONDS", 0.05)
     assert _check_here(capture, tmp_path / "r.json", jobs="2") == 1
     _agrees(tmp_path / "r.json", one_process)
@@ -184,10 +184,10 @@ def test_a_worker_that_fails_says_why_and_leaves_its_range_to_the_parent(
     assert "failed (RuntimeError: no summary today): checking here" in capfd.readouterr().err
 
 
-def _stopped_after_one(read_lines):
-    """read_lines, whose reader is stopped (as by Ctrl-C) after its first item."""
+def _stopped_after_one(chunk_lines):
+    """chunk_lines, whose reader is stopped (as by Ctrl-C) after its first line."""
     def stopped(*a):
-        for n, item in enumerate(read_lines(*a)):
+        for n, item in enumerate(chunk_lines(*a)):
             if n == 1:
                 raise common.Interrupted("SIGINT")
             yield item
@@ -203,7 +203,7 @@ def test_a_stop_in_the_parent_ends_the_workers_and_still_reports(capture, tmp_pa
         signal.pause()
 
     monkeypatch.setattr(check, "_check_part", waiting)
-    monkeypatch.setattr(check, "read_lines", _stopped_after_one(check.read_lines))
+    monkeypatch.setattr(check, "chunk_lines", _stopped_after_one(check.chunk_lines))
     _check_here(capture, tmp_path / "r.json")
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["run"]["stop_reason"] == "signal:SIGINT"
@@ -215,7 +215,7 @@ def test_a_worker_deaf_to_sigterm_is_killed(capture, tmp_path, monkeypatch):
     # The stop signals stay blocked in this worker (it never sets its own up): the parent
     # must not wait for it for ever.
     monkeypatch.setattr(check, "_check_part", lambda *a: signal.pause())
-    monkeypatch.setattr(check, "read_lines", _stopped_after_one(check.read_lines))
+    monkeypatch.setattr(check, "chunk_lines", _stopped_after_one(check.chunk_lines))
     _check_here(capture, tmp_path / "r.json")
     assert json.loads((tmp_path / "r.json").read_text())["totals"]["messages"] == 1
     assert _no_children()

@@ -93,3 +93,72 @@ def test_a_payload_capture_is_checked_as_the_same_bodies_written_as_text():
     seen_a, seen_b = Collect(), Collect()
     assert _report(a, [seen_a]) == _report(b, [seen_b])
     assert seen_a.seen == seen_b.seen
+
+
+def _every_kind_of_line() -> bytes:
+    """A capture holding every kind of line the format allows, and broken ones."""
+    import base64
+
+    from validator.bench import generate
+    lines = [orjson.dumps({"meta": {"kind": "start"}})]
+    for n, (rk, body, props) in enumerate(generate(CHECKER, 600, "17.08", 5).items):
+        try:
+            text = body.decode()
+        except UnicodeDecodeError:
+            text = None
+        if text is None or n % 7 == 0:
+            lines.append(orjson.dumps({"routing_key": rk, "properties": props,
+                                       "body_base64": base64.b64encode(body).decode()}))
+        elif n % 7 == 1:
+            extra = {"received_at": 1700000000.5 + n, "exchange": "xivo", "other": [1]}
+            lines.append(orjson.dumps(dict({"routing_key": rk, "body": text}, **extra)))
+        elif n % 7 == 2:
+            lines.append(orjson.dumps({"routing_key": rk, "body": text, "received_at": "x",
+                                       "exchange": 5}) + b"\r")
+        else:
+            lines.append(orjson.dumps({"routing_key": rk, "body": text, "properties": props}))
+    rk, msg = valid_message("user_created")
+    lines += [
+        b"", b"   ", b"not json", b"[1]", b'"text"',
+        orjson.dumps({"routing_key": rk, "payload": msg}),
+        orjson.dumps({"routing_key": rk, "body": msg}),  # a JSON value, not text
+        orjson.dumps({"routing_key": 5, "body": "{}"}),
+        orjson.dumps({"routing_key": rk, "body": "{}", "properties": []}),
+        orjson.dumps({"routing_key": rk, "body": "{}", "payload": {}}),
+        b'{"routing_key": "rk", "body": "\\ud800"}',  # orjson refuses a lone surrogate
+        orjson.dumps({"meta": {"kind": "end", "may_have_lost": True, "lost_estimate": 2}}),
+    ]
+    return b"\n".join(lines) + b"\n"
+
+
+def _without_times(summary) -> dict:
+    out = summary.as_dict()
+    for key in ("started_at", "ended_at", "source"):
+        out.pop(key, None)
+    return out
+
+
+def test_lines_read_in_the_loop_are_read_as_parse_line_reads_them():
+    # replay_lines reads the commonest lines itself and leaves the others to parse_line:
+    # the report is the one of the same items read by read_capture, line numbers included.
+    from validator.capture import chunk_lines, raw_lines, read_capture
+    data = _every_kind_of_line()
+    by_items, by_lines, by_file = _summary(), _summary(), _summary()
+    Run(CHECKER, by_items).replay(read_capture(io.BytesIO(data), 41), 0, "c.jsonl")
+    Run(CHECKER, by_lines).replay_lines(chunk_lines(data), 41, 0, "c.jsonl")
+    Run(CHECKER, by_file).replay_lines(raw_lines(io.BytesIO(data)), 41, 0, "c.jsonl")
+    expected = _without_times(by_items)
+    assert expected["totals"]["messages"] > 600 and expected["totals"]["input_errors"] == 7
+    assert expected["run"]["may_have_lost"] is True
+    assert _without_times(by_lines) == expected
+    assert _without_times(by_file) == expected
+
+
+def test_replay_lines_hands_sinks_what_replay_does():
+    from validator.capture import chunk_lines, read_capture
+    data = _every_kind_of_line()
+    seen_items, seen_lines = Collect(), Collect()
+    Run(CHECKER, _summary(), [seen_items]).replay(read_capture(io.BytesIO(data), 3))
+    Run(CHECKER, _summary(), [seen_lines]).replay_lines(chunk_lines(data), 3)
+    assert seen_lines.seen == seen_items.seen and seen_lines.errors == seen_items.errors
+    assert len(seen_items.seen) > 600 and seen_items.errors
