@@ -394,6 +394,11 @@ def emit_reports(args, summary) -> None:
     settings_record = getattr(args, "settings_record", None)
     if settings_record is not None:
         summary.run["settings"] = settings_record(args)
+    with summary.reporting():
+        _emit(args, summary)
+
+
+def _emit(args, summary) -> None:
     targets = report_targets(args)
     quiet = getattr(args, "quiet", False)
     written = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from contextlib import contextmanager
 
 from . import __version__
 from .codes import BY_CODE, ERROR, WARNING
@@ -179,6 +180,7 @@ class Summary:
         self.timeline = Timeline()  # messages over time (or over capture lines)
         self.catalogue = None  # for the reports that quote it (HTML), when known
         self.delivery = None  # who receives what (DeliveryStats), when simulated
+        self._reported: dict | None = None  # as_dict() while reports are rendered (reporting)
 
     # -- accumulation --------------------------------------------------------------
     def add(self, result: MessageResult, body: bytes, *, where: dict | None = None) -> None:
@@ -444,7 +446,22 @@ class Summary:
                                              key=lambda kv: (-kv[1], kv[0]))),
         }
 
+    @contextmanager
+    def reporting(self):
+        """Within: as_dict() is built once, for all the reports of the finished run (they
+        only read it; ~1.5 ms a report on a large run)."""
+        self._reported = self._as_dict()
+        try:
+            yield
+        finally:
+            self._reported = None
+
     def as_dict(self) -> dict:
+        if self._reported is not None:
+            return self._reported
+        return self._as_dict()
+
+    def _as_dict(self) -> dict:
         return {
             "format_version": FORMAT_VERSION,
             "tool": {"name": "wazo-bus-validator", "version": __version__},
