@@ -253,10 +253,17 @@ def split_bounds(path: str, parts: int) -> list[tuple[int, int]]:
     """[(start byte, end byte)]: up to `parts` ranges of whole lines, of about equal size
     (the lines are not counted: a range's first line number is its reader's to find)."""
     size = os.path.getsize(path)
+    return line_bounds(path, [size * i // parts for i in range(1, parts)])
+
+
+def line_bounds(path: str, cuts: list[int]) -> list[tuple[int, int]]:
+    """[(start byte, end byte)]: the file's ranges of whole lines, each cut at the first line
+    end from one of `cuts` (ascending byte offsets); no empty range."""
+    size = os.path.getsize(path)
     bounds = [0]
     with open(path, "rb") as f:
-        for i in range(1, parts):
-            f.seek(max(size * i // parts, bounds[-1]))
+        for cut in cuts:
+            f.seek(max(cut, bounds[-1]))
             f.readline()
             bounds.append(min(f.tell(), size))
     bounds.append(size)

@@ -9,10 +9,17 @@ import os
 import select
 import struct
 
-from ..capture import read_bytes, split_bounds
+from ..capture import line_bounds, read_bytes
 
-CHUNK_BYTES = 512 << 10  # a chunk is ~20 ms of work: the processes end within about that
+CHUNK_BYTES = 512 << 10  # a chunk is ~10-20 ms of work
 CHUNKS_PER_JOB = 4  # at least, on a small file
+# The processes end within a chunk's work of each other: the last TAIL_PER_JOB chunks a
+# process, cut in FINE_CUT, end them closer. The last PARENT_TAIL of those are the parent's
+# alone: a worker then ends first and writes its part while the parent checks them (the
+# parent waits for the parts before its own end).
+TAIL_PER_JOB = 2
+FINE_CUT = 4
+PARENT_TAIL = 2
 TOKEN = struct.Struct("=qq")  # (the next chunk, its first line)
 UNCLAIMED = 255
 POLL_SECONDS = 1.0
@@ -25,9 +32,18 @@ class TokenLost(Exception):
 class ChunkQueue:
     def __init__(self, capture: str, jobs: int):
         size = os.path.getsize(capture)
-        parts = min(UNCLAIMED - 1, max(jobs * CHUNKS_PER_JOB, size // CHUNK_BYTES))
+        parts = max(jobs * CHUNKS_PER_JOB, size // CHUNK_BYTES)
+        tail = min(parts, jobs * TAIL_PER_JOB)
+        if parts + tail * (FINE_CUT - 1) >= UNCLAIMED:
+            parts, tail = UNCLAIMED - 1, 0
+        step = size / parts
+        coarse = [int(step * i) for i in range(1, parts - tail + 1)]
+        fine = [int(step * (parts - tail) + step / FINE_CUT * i)
+                for i in range(1, tail * FINE_CUT)]
         self.capture = capture
-        self.chunks = split_bounds(capture, parts)
+        self.chunks = line_bounds(capture, coarse + fine if tail else coarse[:-1])
+        # Chunks from this index on are the parent's alone.
+        self.workers_end = len(self.chunks) - (PARENT_TAIL if tail else 0)
         # Shared with the forked workers (an anonymous mapping is MAP_SHARED).
         self.owners = mmap.mmap(-1, max(1, len(self.chunks)))
         self.owners.write(bytes([UNCLAIMED]) * len(self.chunks))
@@ -39,8 +55,9 @@ class ChunkQueue:
 
     @property
     def most_processes(self) -> int:
-        """No more processes than chunks, nor than owners a byte can name."""
-        return max(1, min(len(self.chunks), UNCLAIMED - 1))
+        """No more processes than chunks (the parent's tail aside), nor than owners a byte can
+        name."""
+        return max(1, min(self.workers_end, UNCLAIMED - 1))
 
     def claim(self, me: int, wait) -> tuple[bytes, int] | None:
         """(the next chunk's bytes, its first line number), claimed by process `me`; None
@@ -53,7 +70,7 @@ class ChunkQueue:
             except BlockingIOError:  # another process took it first
                 continue
         index, line = TOKEN.unpack(token)
-        if index >= len(self.chunks):
+        if index >= (len(self.chunks) if me == 0 else self.workers_end):
             os.write(self._give, token)  # for the others to see the end too
             return None
         try:

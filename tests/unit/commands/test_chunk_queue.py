@@ -30,18 +30,42 @@ def _ready(fd: int) -> None:
     return None
 
 
+def _claim_all(queue, order):
+    """Every chunk claimed by the processes of `order` in turn, a worker that is told none
+    is left dropping out (the parent, 0, last): [(claimer, (bytes, first line))]."""
+    order, claims = list(order), []
+    while order:
+        me = order.pop(0)
+        claimed = queue.claim(me, _ready)
+        if claimed is None:
+            continue
+        claims.append((me, claimed))
+        order.append(me)
+    return claims
+
+
 def test_every_chunk_is_claimed_once_in_order_with_its_first_line(queue, tmp_path):
     whole = (tmp_path / "cap.jsonl").read_bytes()
-    got, line = [], 1
-    while (claimed := queue.claim(3, _ready)) is not None:
-        data, first = claimed
+    claims = _claim_all(queue, [3, 0])
+    line = 1
+    for _, (data, first) in claims:
         assert first == line
-        got.append(data)
         line += data.count(b"\n")
-    assert len(got) == len(queue.chunks) > 8
-    assert b"".join(got) == whole
-    assert set(queue.owners[:]) == {3}
-    assert queue.claim(3, _ready) is None  # the token stays put for the others
+    assert len(claims) == len(queue.chunks) > 8
+    assert b"".join(data for _, (data, _) in claims) == whole
+    assert set(queue.owners[:]) == {0, 3}
+    assert queue.claim(3, _ready) is None and queue.claim(0, _ready) is None  # and stays so
+
+
+def test_the_last_chunks_are_finer_and_the_last_two_the_parents(queue):
+    # A worker stops before the end: it writes its part while the parent checks those.
+    sizes = [end - start for start, end in queue.chunks]
+    assert max(sizes[-8:]) < min(sizes[:4]) / 2
+    assert queue.workers_end == len(queue.chunks) - chunk_queue.PARENT_TAIL
+    claims = _claim_all(queue, [1, 2])
+    assert len(claims) == queue.workers_end
+    assert [me for me, _ in _claim_all(queue, [1, 0])] == [0] * chunk_queue.PARENT_TAIL
+    assert not queue.left_to([])
 
 
 def test_an_unreadable_chunk_is_left_to_the_next_claimer(queue, monkeypatch):
@@ -62,11 +86,7 @@ def test_an_unreadable_chunk_is_left_to_the_next_claimer(queue, monkeypatch):
 
 
 def test_the_chunks_of_failed_workers_are_found_again_with_their_lines(queue):
-    claims = []
-    me = 0
-    while (claimed := queue.claim(me, _ready)) is not None:
-        claims.append((me, claimed))
-        me = (me + 1) % 3
+    claims = _claim_all(queue, [0, 1, 2])
     again = list(queue.again([1, 2]))
     assert again == [claimed for owner, claimed in claims if owner in (1, 2)]
     assert queue.left_to([2]) and not queue.left_to([7])
