@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -255,3 +256,29 @@ def test_more_jobs_than_chunks_forks_no_idle_worker(tmp_path, monkeypatch):
                      "--output", str(tmp_path / "r.json"), "-q"]) == 1
     assert json.loads((tmp_path / "r.json").read_text())["totals"]["messages"] == 2
     assert len(forked) <= 1  # two lines: at most two chunks
+
+
+def test_a_worker_leaves_with_its_part_written_before_the_parent_reads_it(monkeypatch):
+    # Its pipe holds a large part: the worker does not wait for the parent, still checking
+    # its last chunks, to read it (with the default 64 KB pipe it did).
+    part = b"x" * (400 << 10)
+
+    def writing(*a):
+        with open(a[-1], "wb") as out:
+            out.write(part)
+
+    monkeypatch.setattr(check, "_check_part", writing)
+    pid, receive = check._fork_worker()
+    try:
+        ended = os.pidfd_open(pid)
+        try:
+            assert select.select([ended], [], [], 20)[0], "the worker waited for a reader"
+        finally:
+            os.close(ended)
+        with open(receive, "rb") as f:
+            receive = None
+            assert f.read() == part
+    finally:
+        if receive is not None:
+            os.close(receive)  # a worker still writing then fails, and ends
+        os.waitpid(pid, 0)
