@@ -89,8 +89,10 @@ def envelope_findings(msg: dict, is_uuid, add) -> bool:
 
 
 def routing_key_findings(compiled, name_values, msg, routing_key, owner_of, add) -> None:
-    m = compiled.rk_regex.fullmatch(routing_key)
-    if m is None:
+    constant = compiled.rk.constant  # a key with no placeholder: no regex to compile
+    m = (routing_key == constant if constant is not None
+         else compiled.rk_regex.fullmatch(routing_key))
+    if not m:
         owner = owner_of(routing_key)
         hint = f" (it is the key of {owner})" if owner else ""
         add("R400", "routing_key", f"routing key {show_value(routing_key)} does not match "

@@ -79,6 +79,18 @@ def test_the_first_message_of_a_fresh_checker_with_a_wrong_key_gets_its_findings
                 f.code.startswith("R") for f in got.findings), key
 
 
+@pytest.mark.parametrize("name", [n for n in all_names()
+                                  if Checker(CATALOGUE).resolve(n)[0].rk.constant])
+def test_a_key_with_no_placeholder_is_compared_without_a_regex(name):
+    checker = Checker(CATALOGUE)
+    rk, msg = valid_message(name)
+    for key in (rk + ".x", rk + "\n", rk):
+        got = checker.check(key, body(dict(msg, extra=1)), CT)
+        assert got.as_dict() == DETAILED.check(key, body(dict(msg, extra=1)), CT).as_dict()
+        assert ("R400" in {f.code for f in got.findings}) == (key != rk)
+    assert not isinstance(checker.resolve(name)[0].rk_regex, re.Pattern)  # never compiled
+
+
 @pytest.mark.parametrize("name", all_names())
 def test_a_conforming_message_builds_neither_the_explainer_nor_the_data_validator(name):
     # A name whose messages all conform never pays for what explains their errors.
