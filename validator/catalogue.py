@@ -219,23 +219,56 @@ def envelope_schema(data=None, *, name=None, acl: str = ACL_OPTIONAL, closed: bo
     return schema
 
 
-def referenced_definitions(schema, definitions: dict) -> dict:
-    """The closure of definitions reachable from schema's '#/$defs/<name>' references."""
-    seen: dict = {}
-    stack = [schema]
+def _refs(node, definitions: dict, out: set) -> set:
+    """The names of `definitions` that `node` references, not following them."""
+    stack = [node]
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
             ref = node.get("$ref")
             if isinstance(ref, str) and ref.startswith("#/$defs/"):
                 name = ref[len("#/$defs/"):]
-                if name not in seen and name in definitions:
-                    seen[name] = definitions[name]
-                    stack.append(definitions[name])
+                if name in definitions:
+                    out.add(name)
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
-    return {k: seen[k] for k in sorted(seen)}
+    return out
+
+
+# id(definitions) -> (definitions, {name: the names its references reach, itself included}):
+# a run asks for the definitions of ~70 schemas, over the same two dicts of definitions
+# (which nothing changes once built), and walked them again for each.
+_CLOSURES: dict[int, tuple[dict, dict[str, frozenset]]] = {}
+
+
+def _closures(definitions: dict) -> dict[str, frozenset]:
+    hit = _CLOSURES.get(id(definitions))
+    if hit is not None and hit[0] is definitions:
+        return hit[1]
+    direct = {name: _refs(node, definitions, set()) for name, node in definitions.items()}
+    closures = {}
+    for name in definitions:
+        reached, stack = {name}, [name]
+        while stack:
+            for other in direct[stack.pop()]:
+                if other not in reached:
+                    reached.add(other)
+                    stack.append(other)
+        closures[name] = frozenset(reached)
+    if len(_CLOSURES) >= 8:  # a few catalogues at once (tests): never a growing pile
+        _CLOSURES.clear()
+    _CLOSURES[id(definitions)] = (definitions, closures)
+    return closures
+
+
+def referenced_definitions(schema, definitions: dict) -> dict:
+    """The closure of definitions reachable from schema's '#/$defs/<name>' references."""
+    closures = _closures(definitions)
+    seen: set = set()
+    for name in _refs(schema, definitions, set()):
+        seen |= closures[name]
+    return {k: definitions[k] for k in sorted(seen)}
 
 
 def schema_with_defs(schema, definitions: dict):

@@ -176,3 +176,34 @@ def test_a_schema_with_its_defs_carries_the_definitions_it_reaches_and_no_other(
     assert schema_with_defs({"type": "object"}, defs) == {"type": "object"}
     assert schema_with_defs(True, defs) is True
     assert "$defs" not in schema  # a copy: the catalogue's schemas are never changed
+
+
+def _reached(schema, defs) -> set:
+    """The definitions a schema reaches, by a walk that follows every reference."""
+    seen, stack = set(), [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            name = ref[len("#/$defs/"):] if isinstance(ref, str) else ""
+            if ref.startswith("#/$defs/") and name in defs and name not in seen:
+                seen.add(name)
+                stack.append(defs[name])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return seen
+
+
+def test_every_event_schema_carries_the_definitions_it_reaches():
+    # Cycles and chains included: "a" reaches "b" reaches "a", "c" reaches both.
+    cat = load_catalogue()
+    defs = dict(cat.definitions, a={"items": {"$ref": "#/$defs/b"}},
+                b={"anyOf": [{"$ref": "#/$defs/a"}, {"$ref": "#/$defs/uuid"}]},
+                c={"properties": {"x": {"$ref": "#/$defs/b"}}})
+    schemas = [spec.data for spec in cat.events] + [{"$ref": "#/$defs/c"}, {"$ref": "#/$defs/zz"}]
+    assert any(_reached(s, defs) for s in schemas)
+    for schema in schemas:
+        got = schema_with_defs(schema, defs)
+        assert set(got.get("$defs", {}) if isinstance(got, dict) else {}) == _reached(schema, defs)
+    assert set(schema_with_defs({"$ref": "#/$defs/c"}, defs)["$defs"]) >= {"a", "b", "c", "uuid"}
