@@ -6,6 +6,6 @@ import sys as _sys
 
 if _sys.dont_write_bytecode:  # the package's bytecode then lives in the cache folder
     from .bytecode import install as _install
-    from .cache import cache_dir as _cache_dir
+    from .folders import cache_dir as _cache_dir
 
     _install(__name__, _cache_dir())

@@ -22,22 +22,9 @@ except ImportError:  # an interpreter built without it
     from hashlib import blake2b
 
 from . import __version__
+from .folders import ENV, cache_dir  # noqa: F401 (ENV: the variable's name, for the tests)
 
-ENV = "WAZO_BUS_CACHE_DIR"
 KEEP = 8  # entries of one kind: a few catalogues in use at once, never a growing pile
-
-
-def cache_dir(environ=None) -> Path | None:
-    environ = os.environ if environ is None else environ
-    if ENV in environ:
-        return Path(environ[ENV]) if environ[ENV] else None
-    base = environ.get("XDG_CACHE_HOME", "")
-    if not os.path.isabs(base):  # unset, or relative: the XDG spec says to ignore it
-        home = environ.get("HOME") or os.path.expanduser("~")
-        if not os.path.isabs(home):  # no home folder: no cache
-            return None
-        base = os.path.join(home, ".cache")
-    return Path(base) / "wazo-bus-validator"
 
 
 def key_of(kind: str, inputs: Iterable[bytes]) -> str:

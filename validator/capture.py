@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import gzip
 import io
 import os
 from pathlib import Path
@@ -192,6 +191,7 @@ def open_capture(path: str | os.PathLike | IO[bytes]) -> tuple[IO[bytes], bool]:
     except OSError as exc:
         raise CaptureFileError(f"{path}: {exc.strerror or exc}") from None
     if compressed:
+        import gzip  # here: most captures are plain, and its import costs start-up
         return gzip.GzipFile(fileobj=stream, mode="rb"), True
     return stream, close
 
@@ -201,7 +201,7 @@ def raw_lines(path: str | os.PathLike | IO[bytes]) -> Iterator[bytes]:
     stream, close = open_capture(path)
     try:
         yield from stream
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError) as exc:  # gzip's BadGzipFile is an OSError
         raise _unreadable(getattr(path, "name", path), exc) from None
     finally:
         if close:
@@ -298,6 +298,7 @@ class CaptureWriter:
         self.path = Path(path)
         try:
             if self.path.suffix == ".gz":
+                import gzip
                 self._file = gzip.open(self.path, "wb")
             else:
                 self._file = open(self.path, "wb")
