@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import gc
 import importlib
 import os
 import sys
@@ -55,8 +56,20 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """The command line's exit code. Without `argv` (the process's own command line), what
+    the imports build lives as long as the process: it is not collected while they run (20
+    collections, ~3 ms of a start), then frozen, so that no later collection walks it."""
+    entry = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(argv[0] if argv else None)
+    collecting = entry and gc.isenabled()
+    if collecting:
+        gc.disable()
+    try:
+        parser = build_parser(argv[0] if argv else None)
+    finally:
+        if collecting:
+            gc.freeze()
+            gc.enable()
     args, extra = parser.parse_known_args(argv)
     if extra and not getattr(args, "accepts_extra", False):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")

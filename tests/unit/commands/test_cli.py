@@ -112,3 +112,19 @@ def test_the_console_exit_waits_for_a_running_thread(tmp_path):
     done = _console(tmp_path, ["codes"], thread)
     assert done.returncode == 0
     assert mark.read_text() == "done"
+
+
+def test_the_process_entry_freezes_what_the_imports_built_and_collects_after(tmp_path):
+    """main() of the process's own command line: no collection while the imports run, their
+    objects frozen, the collector on again for the command. main(argv) (a test, a caller)
+    leaves the collector alone."""
+    script = ("import gc, sys\nfrom validator import cli\nseen = []\nbuild = cli.build_parser\n"
+              "cli.build_parser = lambda *a: (seen.append(gc.isenabled()), build(*a))[1]\n"
+              "{call}\nprint(seen[0], gc.isenabled(), gc.get_freeze_count() > 0)")
+    outputs = []
+    for call in ("sys.argv = ['x', 'codes']; cli.main()", "cli.main(['codes'])"):
+        done = subprocess.run([sys.executable, "-c", script.format(call=call)],
+                              capture_output=True, text=True, timeout=120,
+                              env=dict(os.environ, WAZO_BUS_CACHE_DIR=str(tmp_path)))
+        outputs.append(done.stdout.strip().splitlines()[-1])
+    assert outputs == ["False True True", "True True False"]
