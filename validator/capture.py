@@ -230,12 +230,6 @@ def read_capture(path: str | os.PathLike | IO[bytes], first_line: int = 1
     return items_of(raw_lines(path), first_line)
 
 
-def read_lines(data: bytes, first_line: int = 1
-               ) -> Iterator[CaptureItem | CaptureMeta | CaptureError]:
-    """The items of a buffer of whole capture lines, the first one numbered `first_line`."""
-    return items_of(chunk_lines(data), first_line)
-
-
 def _unreadable(name, exc: Exception) -> CaptureFileError:
     return CaptureFileError(f"{name}: cannot be read: {getattr(exc, 'strerror', None) or exc}")
 
@@ -247,13 +241,6 @@ def read_bytes(path: str, start: int, end: int) -> bytes:
             return f.read(end - start)
     except OSError as exc:
         raise _unreadable(path, exc) from None
-
-
-def split_bounds(path: str, parts: int) -> list[tuple[int, int]]:
-    """[(start byte, end byte)]: up to `parts` ranges of whole lines, of about equal size
-    (the lines are not counted: a range's first line number is its reader's to find)."""
-    size = os.path.getsize(path)
-    return line_bounds(path, [size * i // parts for i in range(1, parts)])
 
 
 def line_bounds(path: str, cuts: list[int]) -> list[tuple[int, int]]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 
-
 from ..catalogue import EventSpec, envelope_schema, schema_with_defs
 from ..findings import show_value
 from .template import MISSING, Template, get_path, render

@@ -12,8 +12,13 @@ import strategies_profile  # noqa: F401  (the deterministic "ci" hypothesis prof
 from hypothesis import given, strategies as st
 
 from validator.capture import (CaptureError, CaptureFileError, CaptureItem, CaptureWriter,
-                               _parse_object, parse_line, read_bytes, read_capture, read_lines,
-                               split_bounds)
+                               _parse_object, chunk_lines, items_of, line_bounds, parse_line,
+                               read_bytes, read_capture)
+
+
+def _equal_cuts(path, parts: int) -> list[int]:
+    size = path.stat().st_size
+    return [size * i // parts for i in range(1, parts)]
 
 
 def _write(path, n):
@@ -63,14 +68,14 @@ def test_ranges_cover_every_line_once_with_its_number(tmp_path, parts):
     whole = [(i.line, getattr(i, "body", None)) for i in read_capture(path)]
     pieces = []
     data = path.read_bytes()
-    bounds = split_bounds(str(path), parts)
+    bounds = line_bounds(str(path), _equal_cuts(path, parts))
     assert len(bounds) <= parts and bounds[0][0] == 0 and bounds[-1][1] == len(data)
     for (start, end), (following, _) in zip(bounds, bounds[1:]):
         assert end == following and data[end - 1:end] == b"\n"  # whole lines, no gap
     for start, end in bounds:
         first = 1 + data[:start].count(b"\n")
         pieces += [(i.line, getattr(i, "body", None))
-                   for i in read_lines(read_bytes(str(path), start, end), first)]
+                   for i in items_of(chunk_lines(read_bytes(str(path), start, end)), first)]
     assert pieces == whole
     assert [body for _, body in whole[-3:-1]] == [b"{}", b"{}"]
     assert isinstance(list(read_capture(path))[-1], CaptureError)
@@ -121,10 +126,10 @@ def test_a_payload_is_the_body_orjson_reads_back_as_it(payload):
     assert [getattr(text, k) for k in same] == [getattr(item, k) for k in same]
 
 
-def test_the_ranges_are_of_about_equal_size(tmp_path):
+def test_ranges_cut_at_equal_offsets_are_of_about_equal_size(tmp_path):
     path = tmp_path / "cap.jsonl"
     _write(path, 2000)
-    sizes = [end - start for start, end in split_bounds(str(path), 3)]
+    sizes = [end - start for start, end in line_bounds(str(path), _equal_cuts(path, 3))]
     assert max(sizes) - min(sizes) < 100  # (one line at most)
 
 
