@@ -13,10 +13,10 @@ from ..capture import line_bounds, read_bytes
 
 CHUNK_BYTES = 512 << 10  # a chunk is ~10-20 ms of work
 CHUNKS_PER_JOB = 4  # at least, on a small file
-# The processes end within a chunk's work of each other: the last TAIL_PER_JOB chunks a
-# process, cut in FINE_CUT, end them closer. The last PARENT_TAIL of those are the parent's
-# alone: a worker then ends first and writes its part while the parent checks them (the
-# parent waits for the parts before its own end).
+# The processes end within a chunk's work of each other: the last TAIL_PER_JOB chunks per
+# process are cut in FINE_CUT, to end them closer. The last PARENT_TAIL of those are the
+# parent's alone: a worker then ends first and writes its part while the parent checks them
+# (the parent waits for the parts before its own end).
 TAIL_PER_JOB = 2
 FINE_CUT = 4
 PARENT_TAIL = 2
@@ -36,12 +36,11 @@ class ChunkQueue:
         tail = min(parts, jobs * TAIL_PER_JOB)
         if parts + tail * (FINE_CUT - 1) >= UNCLAIMED:
             parts, tail = UNCLAIMED - 1, 0
-        step = size / parts
-        coarse = [int(step * i) for i in range(1, parts - tail + 1)]
-        fine = [int(step * (parts - tail) + step / FINE_CUT * i)
-                for i in range(1, tail * FINE_CUT)]
+        step, coarse = size / parts, parts - tail
+        cuts = [int(step * i) for i in range(1, coarse + 1)]  # the last one: size, or the tail
+        cuts += [int(step * coarse + step / FINE_CUT * i) for i in range(1, tail * FINE_CUT)]
         self.capture = capture
-        self.chunks = line_bounds(capture, coarse + fine if tail else coarse[:-1])
+        self.chunks = line_bounds(capture, cuts)
         # Chunks from this index on are the parent's alone.
         self.workers_end = len(self.chunks) - (PARENT_TAIL if tail else 0)
         # Shared with the forked workers (an anonymous mapping is MAP_SHARED).
