@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 from itertools import combinations
 
-
 from ..catalogue import envelope_schema, schema_with_defs
 from .compile import strict
 
