@@ -198,6 +198,10 @@ class Summary:
                 return
         self._count(result, body, where, None)
 
+    def ok_counts(self, name: str) -> EventStats | None:
+        """Where add() counts a message of `name` with no finding (None: not counted alone)."""
+        return self._events.get(name)
+
     def add_line(self, result: MessageResult, body: bytes, line: int, received_at, base: dict
                  ) -> None:
         """add() of a capture line, whose `where` is where_of(line, received_at, base): built

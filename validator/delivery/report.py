@@ -187,6 +187,13 @@ class DeliveryReport:
             return result
         return self._with(result, delivery.consequence)
 
+    def conforming_count(self, name: str, stats: DeliveryStats):
+        """(the entry of `stats`, the key) a message of `name` with no finding is counted
+        under when enrich() would only count it there, else None."""
+        counted = self.counted_as.get(name) if self.complete else None
+        entry = stats.events.get(name) if counted is not None else None
+        return None if entry is None else (entry, counted)
+
     def _with(self, result, consequence):
         """The result with the consequence's finding added (if it has one, selected)."""
         if consequence is None:
