@@ -162,3 +162,19 @@ def test_replay_lines_hands_sinks_what_replay_does():
     Run(CHECKER, _summary(), [seen_lines]).replay_lines(chunk_lines(data), 3)
     assert seen_lines.seen == seen_items.seen and seen_lines.errors == seen_items.errors
     assert len(seen_items.seen) > 600 and seen_items.errors
+
+
+def test_a_conforming_message_counted_in_its_lane_is_counted_as_the_item_path_counts_it():
+    # replay_lines counts a conforming message of a name seen before without finish() and
+    # add_line(): with the delivery off, and under --ignore (the delivery then reads every
+    # message, so no lane counts it), the report is still the item path's.
+    from validator.capture import chunk_lines, read_capture
+    from validator.check import Checker
+    data = _every_kind_of_line()
+    for checker, delivery in ((CHECKER, False), (Checker(CATALOGUE, ignore=["D6"]), True)):
+        by_items, by_lines = _summary(), _summary()
+        Run(checker, by_items, delivery=delivery).replay(read_capture(io.BytesIO(data), 1))
+        lines_run = Run(checker, by_lines, delivery=delivery)
+        lines_run.replay_lines(chunk_lines(data), 1)
+        assert _without_times(by_lines) == _without_times(by_items)
+        assert bool(lines_run._lanes) is (delivery is False)
