@@ -282,3 +282,19 @@ def test_a_worker_leaves_with_its_part_written_before_the_parent_reads_it(monkey
         if receive is not None:
             os.close(receive)  # a worker still writing then fails, and ends
         os.waitpid(pid, 0)
+
+
+def test_a_part_goes_through_marshal_and_through_pickle_when_marshal_cannot():
+    # The report's dict is written with marshal (the parent need not import pickle for it);
+    # anything marshal refuses (an object of a class of ours) goes through pickle instead.
+    from validator.findings import Finding
+    plain = {"totals": {"messages": 3}, "codes": [{"code": "D600", "count": 2}], "x": None}
+    packed = check._pack(plain)
+    assert packed[:1] == b"m" and check._unpack(packed) == plain
+    odd = {"finding": Finding.of("D600", "$.data", "missing")}
+    packed = check._pack(odd)
+    assert packed[:1] == b"p" and check._unpack(packed)["finding"].as_dict() == \
+        odd["finding"].as_dict()
+    for cut in (b"", packed[:40]):  # a worker that died while writing
+        with pytest.raises(Exception):
+            check._unpack(cut)
