@@ -185,12 +185,9 @@ class Summary:
     # -- accumulation --------------------------------------------------------------
     def add(self, result: MessageResult, body: bytes, *, where: dict | None = None) -> None:
         self.messages += 1
-        verdict = result.verdict
         if self.timeline is not None and where is not None:
-            self.timeline.add(where.get("received_at"), where.get("line"), verdict == FAIL)
-        if not result.findings:
-            # The commonest message: no finding (so ok), of a name seen before (what the
-            # general path below does for it, in two increments).
+            self.timeline.add(where.get("received_at"), where.get("line"), result.verdict == FAIL)
+        if not result.findings:  # of a name seen before: _count's increments, without it
             stats = self._events.get(result.name)
             if stats is not None:
                 stats.count += 1
@@ -220,8 +217,7 @@ class Summary:
 
     def _count(self, result: MessageResult, body: bytes, where: dict | None,
                place: tuple | None) -> None:
-        """A message's event, verdict and findings; its samples at `where` (or at
-        where_of(*place))."""
+        """A message's event, verdict and findings; its samples at `where` (or where_of(*place))."""
         verdict = result.verdict
         findings = result.findings
         name = result.name if result.name is not None else "(no name)"
