@@ -230,7 +230,7 @@ def test_killed_workers_leave_nothing_behind(tmp_path, broker, rabbitmqctl):
     finally:
         _stop(workers)   # SIGKILL
     assert not any((tmp_path / f"w{i}.json").exists() for i in (1, 2))
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 90   # x-expires is 30 s
     while any(q["name"] == queue for q in rabbitmqctl("list_queues", "name")):
         assert time.monotonic() < deadline, f"{queue} still there"
     assert not any(b["destination_name"] == queue

@@ -19,7 +19,7 @@ from .connection import SourceError, describe, one_line
 
 _LOG = logging.getLogger(__name__)
 
-EXPIRES_MS = 5000   # x-expires: a queue no worker uses any more is deleted this soon after
+EXPIRES_MS = 30_000  # x-expires: a queue no worker uses any more is deleted this soon after
 PREFETCH = 2000     # unacknowledged deliveries per worker (what its stop hands back)
 REBIND_PERIOD = 1.0  # seconds between two bindings of the keys by a consuming worker
 
