@@ -3,6 +3,7 @@ summary and handed to the sinks (ndjson, record, progress, ...)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Iterable, Protocol
 
 import orjson
@@ -16,6 +17,7 @@ from .summary import Summary, where_of
 _loads, _JSONDecodeError = orjson.loads, orjson.JSONDecodeError
 RECORDED_FACTS = ("stop_reason", "may_have_lost", "lost_estimate", "gaps")
 LANES_KEPT = 2000  # names with a lane (bounded: an open family has endless names)
+LANE_BATCH = 4096  # messages a lane counts at once
 
 
 class Sink(Protocol):
@@ -117,8 +119,18 @@ class Run:
         # The commonest line is read here, without a CaptureItem; any other (unreadable,
         # metadata, base64) is read again by parse_line. No sink: the summary builds a
         # message's `where` only when it keeps a sample of it (most messages need none).
+        # The messages its lanes took, not counted yet: their names, lines and times. A
+        # batch costs less counted at once (a Counter, the timeline's add_many) than each
+        # message's increments; a stop (an exception) counts what was taken.
+        hits = ([], [], [])
+        try:
+            self._read_lines(lines, first_line, base, hits)
+        finally:
+            self._count_lanes(*hits)
+
+    def _read_lines(self, lines, first_line: int, base: dict, hits: tuple) -> None:
         check_parsed, finish, add_line = self.check_parsed, self.finish, self.summary.add_line
-        summary, lanes, timeline = self.summary, self._lanes, self.summary.timeline
+        lanes, (hit_names, hit_lines, hit_times) = self._lanes, hits
         for line_no, raw in enumerate(lines, first_line):
             try:
                 obj = _loads(raw)
@@ -136,23 +148,38 @@ class Run:
             except Exception as exc:  # a checker bug must not lose the message
                 result, msg = crash_result(routing_key, exc), MISSING
             if not result.findings:
-                lane = lanes.get(result.name)
-                if lane is not None:
-                    # What finish() and add_line() count for it, as they count it.
-                    stats, delivered, counted = lane
-                    summary.messages += 1
-                    if timeline is not None:
-                        timeline.add(received_at, line_no, False)
-                    stats.count += 1
-                    stats.ok += 1
-                    if delivered is not None:
-                        tally = delivered.tally  # replaced when settled: read each time
-                        tally[counted] = tally.get(counted, 0) + 1
+                name = result.name
+                if name in lanes:
+                    hit_names.append(name)
+                    hit_lines.append(line_no)
+                    if received_at is not None:
+                        hit_times.append(received_at)
+                    if len(hit_names) >= LANE_BATCH:
+                        self._count_lanes(hit_names, hit_lines, hit_times)
                     continue
             result = finish(result, body, msg)
             add_line(result, body, line_no, received_at, base)
             if not result.findings and len(lanes) < LANES_KEPT:
                 self._open_lane(result.name)
+
+    def _count_lanes(self, names: list, lines: list, times: list) -> None:
+        """What finish() and add_line() count for the messages of these names (with no
+        finding, each with a lane), on these lines at these times; the lists emptied."""
+        if not names:
+            return
+        for name, n in Counter(names).items():
+            stats, delivered, counted = self._lanes[name]
+            stats.count += n
+            stats.ok += n
+            if delivered is not None:
+                tally = delivered.tally  # replaced when settled: read each time
+                tally[counted] = tally.get(counted, 0) + n
+        self.summary.messages += len(names)
+        if self.summary.timeline is not None:
+            self.summary.timeline.add_many(lines, times)
+        names.clear()
+        lines.clear()
+        times.clear()
 
     def _open_lane(self, name: str) -> None:
         """replay_lines' lane for messages of `name` with no finding, once the summary and

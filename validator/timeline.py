@@ -14,6 +14,9 @@ of two halves equals the timeline of the whole. See docs/html-report.md.
 from __future__ import annotations
 
 import math
+from collections import Counter
+from itertools import repeat
+from operator import truediv
 
 MAX_BUCKETS = 600
 TIME, LINE = "time", "line"
@@ -45,6 +48,20 @@ class _Series:
         if failed:
             cell[1] += 1
         self.count += 1
+
+    def add_many(self, keys: list) -> None:
+        """add(key, False) of each key, counted cell by cell: the same cells and counts."""
+        if not keys:
+            return
+        self._place(min(keys))
+        self._place(max(keys))  # (folds, if need be, until every key fits)
+        buckets, width = self.buckets, self.width
+        for index, n in Counter(map(math.floor, map(truediv, keys, repeat(width)))).items():
+            cell = buckets.get(index)
+            if cell is None:
+                cell = buckets[index] = [0, 0]
+            cell[0] += n
+        self.count += len(keys)
 
     def _place(self, key: float) -> list[int]:
         """The cell of `key`, made (and the series folded) if need be; remembered."""
@@ -167,6 +184,13 @@ class Timeline:
             if failed:
                 cell[1] += 1
             series.count += 1
+
+    def add_many(self, lines: list, times: list) -> None:
+        """add(at, line, False) of len(lines) messages: their lines and their finite times
+        (a message may have no time)."""
+        self.messages += len(lines)
+        self.series[LINE].add_many(lines)
+        self.series[TIME].add_many([at for at in times if math.isfinite(at)])
 
     def merge(self, other: Timeline) -> Timeline:
         out = Timeline()

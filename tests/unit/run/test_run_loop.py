@@ -178,3 +178,50 @@ def test_a_conforming_message_counted_in_its_lane_is_counted_as_the_item_path_co
         lines_run.replay_lines(chunk_lines(data), 1)
         assert _without_times(by_lines) == _without_times(by_items)
         assert bool(lines_run._lanes) is (delivery is False)
+
+
+def test_the_lanes_count_in_batches_what_the_item_path_counts(monkeypatch):
+    # Lane messages are counted a batch at a time (LANE_BATCH, here 5, and at the end of
+    # the lines): the report is still the item path's, the delivery's counts included.
+    import validator.run as run_module
+    from validator.capture import chunk_lines, read_capture
+    monkeypatch.setattr(run_module, "LANE_BATCH", 5)
+    data = _every_kind_of_line()
+    by_items, by_lines = _summary(), _summary()
+    Run(CHECKER, by_items).replay(read_capture(io.BytesIO(data), 1))
+    lines_run = Run(CHECKER, by_lines)
+    lines_run.replay_lines(chunk_lines(data), 1)
+    assert lines_run._lanes
+    assert _without_times(by_lines) == _without_times(by_items)
+
+
+def test_a_stop_in_the_middle_of_the_lines_counts_every_message_checked_before_it():
+    # Ctrl-C (or SIGTERM) raises in the loop: the messages its lanes took before it are in
+    # the summary all the same.
+    from validator.capture import chunk_lines
+    rk, msg = valid_message("user_created")
+    line = orjson.dumps({"routing_key": rk, "body": json.dumps(msg)}) + b"\n"
+
+    class StopsAt:
+        def __init__(self, at):
+            self.calls, self.at = 0, at
+
+        def __getattr__(self, name):
+            return getattr(CHECKER, name)
+
+        def check_parsed(self, *args):
+            self.calls += 1
+            if self.calls == self.at:
+                raise KeyboardInterrupt
+            return CHECKER.check_parsed(*args)
+
+    summary = _summary()
+    run = Run(StopsAt(200), summary)
+    try:
+        run.replay_lines(chunk_lines(line * 300), 1)
+    except KeyboardInterrupt:
+        pass
+    assert run._lanes and summary.messages == 199
+    assert summary.events["user_created"].ok == 199
+    assert summary.timeline.series["line"].count == 199
+    assert summary.delivery.events["user_created"].as_dict()["messages"] == 199

@@ -134,3 +134,20 @@ def test_the_remembered_cell_counts_as_placing_every_key_anew(runs, items):
         reference.add(at, line, failed)
     assert timeline_of(items) == reference
     assert timeline_of(items).as_dict() == reference.as_dict()
+
+
+@given(line_runs, adds, st.integers(0, 60))
+def test_adding_many_keys_at_once_places_them_as_adding_each(runs, items, cut):
+    # The run loop counts its lanes' messages (no finding) in bulk: add_many of their lines
+    # and finite times, between single adds that may have left a remembered cell.
+    bulk = [(at, line) for at, line, _ in _runs(runs, [])]
+    bulk += [(at, line) for at, line, _ in items if line is not None]
+    bulk += [(float("nan"), 3), (float("inf"), 4)]  # placed by line only, as add() does
+    before, after = items[:cut], items[cut:]
+    one_by_one = timeline_of(before + [(at, line, False) for at, line in bulk] + after)
+    at_once = timeline_of(before)
+    at_once.add_many([line for _, line in bulk], [at for at, _ in bulk if at is not None])
+    for at, line, failed in after:
+        at_once.add(at, line, failed)
+    assert at_once == one_by_one
+    assert at_once.as_dict() == one_by_one.as_dict()
