@@ -14,9 +14,7 @@ of two halves equals the timeline of the whole. See docs/html-report.md.
 from __future__ import annotations
 
 import math
-from collections import Counter
-from itertools import repeat
-from operator import truediv
+from bisect import bisect_left
 
 MAX_BUCKETS = 600
 TIME, LINE = "time", "line"
@@ -53,15 +51,20 @@ class _Series:
         """add(key, False) of each key, counted cell by cell: the same cells and counts."""
         if not keys:
             return
-        self._place(min(keys))
-        self._place(max(keys))  # (folds, if need be, until every key fits)
+        keys = sorted(keys)  # (a capture's lines and times come in order: one pass)
+        self._place(keys[0])
+        self._place(keys[-1])  # (folds, if need be, until every key fits)
         buckets, width = self.buckets, self.width
-        for index, n in Counter(map(math.floor, map(truediv, keys, repeat(width)))).items():
+        at, end = 0, len(keys)
+        while at < end:
+            index = math.floor(keys[at] / width)
+            past = bisect_left(keys, (index + 1) * width, at)  # (exact: see _place)
             cell = buckets.get(index)
             if cell is None:
                 cell = buckets[index] = [0, 0]
-            cell[0] += n
-        self.count += len(keys)
+            cell[0] += past - at
+            at = past
+        self.count += end
 
     def _place(self, key: float) -> list[int]:
         """The cell of `key`, made (and the series folded) if need be; remembered."""
@@ -190,7 +193,9 @@ class Timeline:
         (a message may have no time)."""
         self.messages += len(lines)
         self.series[LINE].add_many(lines)
-        self.series[TIME].add_many([at for at in times if math.isfinite(at)])
+        if not math.isfinite(sum(times)):  # (a finite sum: every time is finite)
+            times = [at for at in times if math.isfinite(at)]
+        self.series[TIME].add_many(times)
 
     def merge(self, other: Timeline) -> Timeline:
         out = Timeline()
