@@ -117,7 +117,8 @@ def message_fields(obj: dict) -> tuple | None:
     if ((routing_key is None or type(routing_key) is str)
             and (properties is None or type(properties) is dict)):
         received_at = obj.get("received_at")
-        if received_at is not None and not isinstance(received_at, (int, float)):
+        if received_at is not None and type(received_at) is not float and not isinstance(
+                received_at, int):
             received_at = None
         exchange = obj.get("exchange")
         return (routing_key, body, properties, exchange if type(exchange) is str else None,
