@@ -11,7 +11,7 @@ import orjson
 from .capture import CaptureError, CaptureMeta, items_of, message_fields, parse_line
 from .check.template import MISSING
 from .codes import matches
-from .findings import MessageResult, crash_result, verdict_of
+from .findings import FAIL, MessageResult, crash_result, verdict_of
 from .summary import Summary, where_of
 
 _loads, _JSONDecodeError = orjson.loads, orjson.JSONDecodeError
@@ -119,10 +119,11 @@ class Run:
         # The commonest line is read here, without a CaptureItem; any other (unreadable,
         # metadata, base64) is read again by parse_line. No sink: the summary builds a
         # message's `where` only when it keeps a sample of it (most messages need none).
-        # The messages its lanes took, not counted yet: their names, lines and times. A
-        # batch costs less counted at once (a Counter, the timeline's add_many) than each
-        # message's increments; a stop (an exception) counts what was taken.
-        hits = ([], [], [])
+        # What is not counted yet: the names of the messages the lanes took, and every
+        # message's line and time (and the failing ones'), for the timeline. A batch costs
+        # less counted at once (a Counter, the timeline's add_many) than each message's
+        # increments; a stop (an exception) counts what was taken.
+        hits = ([], [], [], [], [])
         try:
             self._read_lines(lines, first_line, base, hits)
         finally:
@@ -130,7 +131,7 @@ class Run:
 
     def _read_lines(self, lines, first_line: int, base: dict, hits: tuple) -> None:
         check_parsed, finish, add_line = self.check_parsed, self.finish, self.summary.add_line
-        lanes, (hit_names, hit_lines, hit_times) = self._lanes, hits
+        lanes, (hit_names, hit_lines, hit_times, failed_lines, failed_times) = self._lanes, hits
         for line_no, raw in enumerate(lines, first_line):
             try:
                 obj = _loads(raw)
@@ -154,19 +155,28 @@ class Run:
                     hit_lines.append(line_no)
                     if received_at is not None:
                         hit_times.append(received_at)
-                    if len(hit_names) >= LANE_BATCH:
-                        self._count_lanes(hit_names, hit_lines, hit_times)
+                    if len(hit_lines) >= LANE_BATCH:
+                        self._count_lanes(*hits)
                     continue
             result = finish(result, body, msg)
-            add_line(result, body, line_no, received_at, base)
+            add_line(result, body, line_no, received_at, base, False)
+            hit_lines.append(line_no)  # (in the timeline's batch)
+            if received_at is not None:
+                hit_times.append(received_at)
+            if result.verdict == FAIL:
+                failed_lines.append(line_no)
+                if received_at is not None:
+                    failed_times.append(received_at)
+            if len(hit_lines) >= LANE_BATCH:
+                self._count_lanes(*hits)
             if not result.findings and len(lanes) < LANES_KEPT:
                 self._open_lane(result.name)
 
-    def _count_lanes(self, names: list, lines: list, times: list) -> None:
+    def _count_lanes(self, names: list, lines: list, times: list, failed_lines: list,
+                     failed_times: list) -> None:
         """What finish() and add_line() count for the messages of these names (with no
-        finding, each with a lane), on these lines at these times; the lists emptied."""
-        if not names:
-            return
+        finding, each with a lane), and the timeline of every message since the last batch
+        (its lines and times, those of the failing ones); the lists emptied."""
         for name, n in Counter(names).items():
             stats, delivered, counted = self._lanes[name]
             stats.count += n
@@ -176,10 +186,9 @@ class Run:
                 tally[counted] = tally.get(counted, 0) + n
         self.summary.messages += len(names)
         if self.summary.timeline is not None:
-            self.summary.timeline.add_many(lines, times)
-        names.clear()
-        lines.clear()
-        times.clear()
+            self.summary.timeline.add_many(lines, times, failed_lines, failed_times)
+        for batch in (names, lines, times, failed_lines, failed_times):
+            batch.clear()
 
     def _open_lane(self, name: str) -> None:
         """replay_lines' lane for messages of `name` with no finding, once the summary and

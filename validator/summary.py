@@ -199,14 +199,14 @@ class Summary:
         """Where add() counts a message of `name` with no finding (None: not counted alone)."""
         return self._events.get(name)
 
-    def add_line(self, result: MessageResult, body: bytes, line: int, received_at, base: dict
-                 ) -> None:
+    def add_line(self, result: MessageResult, body: bytes, line: int, received_at, base: dict,
+                 timed: bool = True) -> None:
         """add() of a capture line, whose `where` is where_of(line, received_at, base): built
-        only when a sample or a failing message keeps it (most messages need none)."""
+        only when a sample or a failing message keeps it (most messages need none). Not
+        `timed`: the caller adds it to the timeline (Run.replay_lines, in batches)."""
         self.messages += 1
-        timeline = self.timeline
-        if timeline is not None:
-            timeline.add(received_at, line, result.verdict == FAIL)
+        if timed and self.timeline is not None:
+            self.timeline.add(received_at, line, result.verdict == FAIL)
         if not result.findings:
             stats = self._events.get(result.name)
             if stats is not None:

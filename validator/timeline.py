@@ -47,13 +47,20 @@ class _Series:
             cell[1] += 1
         self.count += 1
 
-    def add_many(self, keys: list) -> None:
-        """add(key, False) of each key, counted cell by cell: the same cells and counts."""
+    def add_many(self, keys: list, failed: list) -> None:
+        """add(key, key in failed) of each key (`failed`: some of the keys), counted cell by
+        cell: the same cells and counts."""
         if not keys:
             return
         keys = sorted(keys)  # (a capture's lines and times come in order: one pass)
         self._place(keys[0])
         self._place(keys[-1])  # (folds, if need be, until every key fits)
+        self._count_cells(keys, 0)
+        self._count_cells(sorted(failed), 1)
+        self.count += len(keys)
+
+    def _count_cells(self, keys: list, slot: int) -> None:
+        """Each sorted key counted in slot `slot` of its cell (the series fits them all)."""
         buckets, width = self.buckets, self.width
         at, end = 0, len(keys)
         while at < end:
@@ -62,9 +69,8 @@ class _Series:
             cell = buckets.get(index)
             if cell is None:
                 cell = buckets[index] = [0, 0]
-            cell[0] += past - at
+            cell[slot] += past - at
             at = past
-        self.count += end
 
     def _place(self, key: float) -> list[int]:
         """The cell of `key`, made (and the series folded) if need be; remembered."""
@@ -165,6 +171,12 @@ class _Series:
                 and self.buckets == other.buckets and self.count == other.count)
 
 
+def _finite(times: list) -> list:
+    if math.isfinite(sum(times)):  # (a finite sum: every time is finite)
+        return times
+    return [at for at in times if math.isfinite(at)]
+
+
 class Timeline:
     """Per-bucket message and failure counts of a run, by arrival time or by line."""
 
@@ -188,14 +200,14 @@ class Timeline:
                 cell[1] += 1
             series.count += 1
 
-    def add_many(self, lines: list, times: list) -> None:
-        """add(at, line, False) of len(lines) messages: their lines and their finite times
-        (a message may have no time)."""
+    def add_many(self, lines: list, times: list, failed_lines: list, failed_times: list
+                 ) -> None:
+        """add() of len(lines) messages: their lines, their times (a message may have none;
+        those not finite are not placed), and those of the failing ones among them."""
         self.messages += len(lines)
-        self.series[LINE].add_many(lines)
-        if not math.isfinite(sum(times)):  # (a finite sum: every time is finite)
-            times = [at for at in times if math.isfinite(at)]
-        self.series[TIME].add_many(times)
+        self.failing += len(failed_lines)
+        self.series[LINE].add_many(lines, failed_lines)
+        self.series[TIME].add_many(_finite(times), _finite(failed_times))
 
     def merge(self, other: Timeline) -> Timeline:
         out = Timeline()

@@ -181,18 +181,30 @@ def test_a_conforming_message_counted_in_its_lane_is_counted_as_the_item_path_co
 
 
 def test_the_lanes_count_in_batches_what_the_item_path_counts(monkeypatch):
-    # Lane messages are counted a batch at a time (LANE_BATCH, here 5, and at the end of
-    # the lines): the report is still the item path's, the delivery's counts included.
+    # Lane messages, and every message's place in the timeline, are counted a batch at a
+    # time (LANE_BATCH, here 5, and at the end of the lines), also when no lane opens
+    # (under --ignore): the report is still the item path's, and no batch grows past it.
     import validator.run as run_module
     from validator.capture import chunk_lines, read_capture
+    from validator.check import Checker
     monkeypatch.setattr(run_module, "LANE_BATCH", 5)
+    batches = []
+    count_lanes = Run._count_lanes
+
+    def counted(self, names, lines, *rest):
+        batches.append(len(lines))
+        count_lanes(self, names, lines, *rest)
+    monkeypatch.setattr(Run, "_count_lanes", counted)
     data = _every_kind_of_line()
-    by_items, by_lines = _summary(), _summary()
-    Run(CHECKER, by_items).replay(read_capture(io.BytesIO(data), 1))
-    lines_run = Run(CHECKER, by_lines)
-    lines_run.replay_lines(chunk_lines(data), 1)
-    assert lines_run._lanes
-    assert _without_times(by_lines) == _without_times(by_items)
+    for checker in (CHECKER, Checker(CATALOGUE, ignore=["D6"])):
+        by_items, by_lines = _summary(), _summary()
+        Run(checker, by_items).replay(read_capture(io.BytesIO(data), 1))
+        lines_run = Run(checker, by_lines)
+        batches.clear()
+        lines_run.replay_lines(chunk_lines(data), 1)
+        assert bool(lines_run._lanes) is (checker is CHECKER)
+        assert _without_times(by_lines) == _without_times(by_items)
+        assert len(batches) > 100 and max(batches) == 5
 
 
 def test_a_stop_in_the_middle_of_the_lines_counts_every_message_checked_before_it():

@@ -138,15 +138,19 @@ def test_the_remembered_cell_counts_as_placing_every_key_anew(runs, items):
 
 @given(line_runs, adds, st.integers(0, 60))
 def test_adding_many_keys_at_once_places_them_as_adding_each(runs, items, cut):
-    # The run loop counts its lanes' messages (no finding) in bulk: add_many of their lines
-    # and finite times, between single adds that may have left a remembered cell.
-    bulk = [(at, line) for at, line, _ in _runs(runs, [])]
-    bulk += [(at, line) for at, line, _ in items if line is not None]
-    bulk += [(float("nan"), 3), (float("inf"), 4)]  # placed by line only, as add() does
+    # The run loop adds its messages to the timeline in batches: add_many of their lines
+    # and times, and of the failing ones', between single adds that may have left a
+    # remembered cell.
+    bulk = [(at, line, failed) for at, line, failed in _runs(runs, [])]
+    bulk += [(at, line, failed) for at, line, failed in items if line is not None]
+    bulk += [(float("nan"), 3, True), (float("inf"), 4, False)]  # placed by line only
     before, after = items[:cut], items[cut:]
-    one_by_one = timeline_of(before + [(at, line, False) for at, line in bulk] + after)
+    one_by_one = timeline_of(before + bulk + after)
     at_once = timeline_of(before)
-    at_once.add_many([line for _, line in bulk], [at for at, _ in bulk if at is not None])
+    at_once.add_many([line for _, line, _ in bulk],
+                     [at for at, _, _ in bulk if at is not None],
+                     [line for _, line, failed in bulk if failed],
+                     [at for at, _, failed in bulk if failed and at is not None])
     for at, line, failed in after:
         at_once.add(at, line, failed)
     assert at_once == one_by_one
