@@ -168,9 +168,9 @@ class Summary:
         self._known_deviations: Counter = Counter()  # erratum id -> findings
         self._code_deviations: Counter = Counter()  # code -> findings an erratum covers
         self._events: dict[str, EventStats] = {}
-        # (event, code, severity, erratum) -> findings not yet in the counters above: a
-        # finding costs one increment of a plain dict; the counters are settled when read.
-        self._tally: dict[tuple, int] = {}
+        # (event, code, severity, erratum) -> [findings not yet in the counters above, the
+        # (event, code)'s samples]: one lookup a finding; the counters are settled when read.
+        self._tally: dict[tuple, list] = {}
         self.undocumented: Counter = Counter()
         self.samples: dict[tuple[str, str], list[dict]] = {}
         self.failing: list[dict] = []
@@ -239,14 +239,14 @@ class Summary:
         if not findings:
             return
         sample = None
-        tally, samples = self._tally, self.samples
+        tally = self._tally
         for f in findings:
-            code = f.code
-            key = (name, code, f.severity, f.erratum)
-            tally[key] = tally.get(key, 0) + 1
-            bucket = samples.get((name, code))
-            if bucket is None:
-                bucket = samples[(name, code)] = []
+            key = (name, f.code, f.severity, f.erratum)
+            entry = tally.get(key)
+            if entry is None:  # [findings, the (event, code)'s samples, as merge() leaves them]
+                entry = tally[key] = [0, self.samples.setdefault(key[:2], [])]
+            entry[0] += 1
+            bucket = entry[1]
             if len(bucket) < SAMPLES_PER_KEY:
                 if sample is None:
                     sample = self._sample(result, body, where_of(*place) if place else where)
@@ -268,7 +268,7 @@ class Summary:
         if not tally:
             return
         codes, severities, events = self._codes, self._severities, self._events
-        for (name, code, severity, erratum), n in tally.items():
+        for (name, code, severity, erratum), (n, _) in tally.items():
             codes[code] += n
             severities[severity] += n
             events[name].codes[code] += n
@@ -287,9 +287,7 @@ class Summary:
     def _sample(self, result: MessageResult, body: bytes, where: dict | None) -> dict:
         out = dict(where or {})
         out.update({
-            "name": result.name,
-            "routing_key": result.routing_key,
-            "verdict": result.verdict,
+            "name": result.name, "routing_key": result.routing_key, "verdict": result.verdict,
             "findings": self.finding_dicts(result),
             "body": self.body_view(body),
         })
@@ -315,6 +313,7 @@ class Summary:
     # -- merging -------------------------------------------------------------------
     def merge(self, other: "Summary") -> "Summary":
         """Fold another part of the same run into this summary; returns self."""
+        self._settle()  # (its tally holds the samples' lists, replaced below)
         self.messages += other.messages
         for mine, theirs in ((self.severities, other.severities),
                              (self.codes, other.codes),

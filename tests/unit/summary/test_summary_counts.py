@@ -71,3 +71,16 @@ def test_counts_are_the_results_whatever_the_reads(results, reads_after, times, 
     assert {n: (e.count, e.codes) for n, e in s.events.items()} == {
         n: (c, k) for n, (c, k) in per_event.items()}
     assert s.as_dict()["totals"]["verdicts"] == {v: verdicts[v] for v in (OK, WARN, FAIL)}
+
+
+def test_samples_kept_after_a_merge_go_on_being_kept():
+    # A summary's tally holds each (event, code)'s samples; a merge replaces those lists:
+    # the messages added after it still leave their samples in the summary.
+    a, b = _summary(), _summary()
+    result = MessageResult("call_created", "rk", WARN, (FINDINGS[1],))
+    a.add_line(result, b"{}", 1, None, {})
+    b.add_line(result, b"{}", 2, None, {})
+    a.merge(b)
+    a.add_line(result, b"{}", 3, None, {})
+    assert [m["line"] for m in a.samples[("call_created", "D600")]] == [1, 2, 3]
+    assert a.codes == {"D600": 3}
