@@ -17,7 +17,7 @@ from .summary import Summary, where_of
 _loads, _JSONDecodeError = orjson.loads, orjson.JSONDecodeError
 RECORDED_FACTS = ("stop_reason", "may_have_lost", "lost_estimate", "gaps")
 LANES_KEPT = 2000  # names with a lane (bounded: an open family has endless names)
-LANE_BATCH = 4096  # messages a lane counts at once
+BATCH = 4096  # messages counted at once (the lanes' counts, every message's timeline place)
 
 
 class Sink(Protocol):
@@ -123,15 +123,15 @@ class Run:
         # message's line and time (and the failing ones'), for the timeline. A batch costs
         # less counted at once (a Counter, the timeline's add_many) than each message's
         # increments; a stop (an exception) counts what was taken.
-        hits = ([], [], [], [], [])
+        batch = ([], [], [], [], [])
         try:
-            self._read_lines(lines, first_line, base, hits)
+            self._read_lines(lines, first_line, base, batch)
         finally:
-            self._count_lanes(*hits)
+            self._count_batch(*batch)
 
-    def _read_lines(self, lines, first_line: int, base: dict, hits: tuple) -> None:
+    def _read_lines(self, lines, first_line: int, base: dict, batch: tuple) -> None:
         check_parsed, finish, add_line = self.check_parsed, self.finish, self.summary.add_line
-        lanes, (hit_names, hit_lines, hit_times, failed_lines, failed_times) = self._lanes, hits
+        lanes, (lane_names, lines_seen, times_seen, failed_lines, failed_times) = self._lanes, batch
         for line_no, raw in enumerate(lines, first_line):
             try:
                 obj = _loads(raw)
@@ -151,28 +151,28 @@ class Run:
             if not result.findings:
                 name = result.name
                 if name in lanes:
-                    hit_names.append(name)
-                    hit_lines.append(line_no)
+                    lane_names.append(name)
+                    lines_seen.append(line_no)
                     if received_at is not None:
-                        hit_times.append(received_at)
-                    if len(hit_lines) >= LANE_BATCH:
-                        self._count_lanes(*hits)
+                        times_seen.append(received_at)
+                    if len(lines_seen) >= BATCH:
+                        self._count_batch(*batch)
                     continue
             result = finish(result, body, msg)
             add_line(result, body, line_no, received_at, base, False)
-            hit_lines.append(line_no)  # (in the timeline's batch)
+            lines_seen.append(line_no)
             if received_at is not None:
-                hit_times.append(received_at)
+                times_seen.append(received_at)
             if result.verdict == FAIL:
                 failed_lines.append(line_no)
                 if received_at is not None:
                     failed_times.append(received_at)
-            if len(hit_lines) >= LANE_BATCH:
-                self._count_lanes(*hits)
+            if len(lines_seen) >= BATCH:
+                self._count_batch(*batch)
             if not result.findings and len(lanes) < LANES_KEPT:
                 self._open_lane(result.name)
 
-    def _count_lanes(self, names: list, lines: list, times: list, failed_lines: list,
+    def _count_batch(self, names: list, lines: list, times: list, failed_lines: list,
                      failed_times: list) -> None:
         """What finish() and add_line() count for the messages of these names (with no
         finding, each with a lane), and the timeline of every message since the last batch

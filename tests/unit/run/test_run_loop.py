@@ -182,19 +182,19 @@ def test_a_conforming_message_counted_in_its_lane_is_counted_as_the_item_path_co
 
 def test_the_lanes_count_in_batches_what_the_item_path_counts(monkeypatch):
     # Lane messages, and every message's place in the timeline, are counted a batch at a
-    # time (LANE_BATCH, here 5, and at the end of the lines), also when no lane opens
+    # time (BATCH, here 5, and at the end of the lines), also when no lane opens
     # (under --ignore): the report is still the item path's, and no batch grows past it.
     import validator.run as run_module
     from validator.capture import chunk_lines, read_capture
     from validator.check import Checker
-    monkeypatch.setattr(run_module, "LANE_BATCH", 5)
+    monkeypatch.setattr(run_module, "BATCH", 5)
     batches = []
-    count_lanes = Run._count_lanes
+    count_batch = Run._count_batch
 
     def counted(self, names, lines, *rest):
         batches.append(len(lines))
-        count_lanes(self, names, lines, *rest)
-    monkeypatch.setattr(Run, "_count_lanes", counted)
+        count_batch(self, names, lines, *rest)
+    monkeypatch.setattr(Run, "_count_batch", counted)
     data = _every_kind_of_line()
     for checker in (CHECKER, Checker(CATALOGUE, ignore=["D6"])):
         by_items, by_lines = _summary(), _summary()
