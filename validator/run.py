@@ -148,29 +148,22 @@ class Run:
                 result, msg = check_parsed(routing_key, body, properties, decoded)
             except Exception as exc:  # a checker bug must not lose the message
                 result, msg = crash_result(routing_key, exc), MISSING
-            if not result.findings:
-                name = result.name
-                if name in lanes:
-                    lane_names.append(name)
-                    lines_seen.append(line_no)
+            if not result.findings and result.name in lanes:
+                lane_names.append(result.name)
+            else:
+                result = finish(result, body, msg)
+                add_line(result, body, line_no, received_at, base, False)
+                if result.verdict == FAIL:
+                    failed_lines.append(line_no)
                     if received_at is not None:
-                        times_seen.append(received_at)
-                    if len(lines_seen) >= BATCH:
-                        self._count_batch(*batch)
-                    continue
-            result = finish(result, body, msg)
-            add_line(result, body, line_no, received_at, base, False)
-            lines_seen.append(line_no)
+                        failed_times.append(received_at)
+                if not result.findings and len(lanes) < LANES_KEPT:
+                    self._open_lane(result.name)
+            lines_seen.append(line_no)  # (every message's place in the timeline)
             if received_at is not None:
                 times_seen.append(received_at)
-            if result.verdict == FAIL:
-                failed_lines.append(line_no)
-                if received_at is not None:
-                    failed_times.append(received_at)
             if len(lines_seen) >= BATCH:
                 self._count_batch(*batch)
-            if not result.findings and len(lanes) < LANES_KEPT:
-                self._open_lane(result.name)
 
     def _count_batch(self, names: list, lines: list, times: list, failed_lines: list,
                      failed_times: list) -> None:
@@ -187,8 +180,8 @@ class Run:
         self.summary.messages += len(names)
         if self.summary.timeline is not None:
             self.summary.timeline.add_many(lines, times, failed_lines, failed_times)
-        for batch in (names, lines, times, failed_lines, failed_times):
-            batch.clear()
+        for pending in (names, lines, times, failed_lines, failed_times):
+            pending.clear()
 
     def _open_lane(self, name: str) -> None:
         """replay_lines' lane for messages of `name` with no finding, once the summary and

@@ -80,15 +80,7 @@ class DeliveryReport:
         findings = result.findings
         if not findings:
             if self.complete:
-                name = result.name
-                counted = self.counted_as.get(name)
-                if counted is not None:
-                    entry = stats.events.get(name)
-                    if entry is not None:
-                        tally = entry.tally
-                        tally[counted] = tally.get(counted, 0) + 1
-                        return result
-                hit = self.resolve(name) if name is not None else None
+                hit = self.resolve(result.name) if result.name is not None else None
                 if hit is not None:
                     return self._conforming(result, body, stats, msg, hit[0])
         elif findings[0].code == CRASH:
@@ -163,13 +155,12 @@ class DeliveryReport:
     def _conforming(self, result, body, stats, msg, compiled):
         """A message delivered as the page says (one with no finding, or none that touches
         its delivery: _neutral_of)."""
-        counted = self.counted_as.get(result.name)
+        counted = self.conforming_count(result.name, stats)
         if counted is not None:
-            entry = stats.events.get(result.name)
-            if entry is not None:
-                tally = entry.tally
-                tally[counted] = tally.get(counted, 0) + 1
-                return result
+            entry, key = counted
+            tally = entry.tally
+            tally[key] = tally.get(key, 0) + 1
+            return result
         known = self.as_documented.get(compiled)
         if known is not None:
             if known.name != result.name:
