@@ -105,7 +105,7 @@ class ShapeBuilder:
                     if schema is not None:
                         order = tuple(_top_field(c.path).group(1)
                                       for c in subset if c.code != "D600")
-                        out.append(Shape(self.checker.validator(schema).is_valid,
+                        out.append(Shape(self.checker.boolean_validator(schema).is_valid,
                                          order if len(order) > 1 else None))
         return out
 

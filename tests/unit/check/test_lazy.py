@@ -109,7 +109,8 @@ def test_a_conforming_message_builds_neither_the_explainer_nor_the_data_validato
     assert compiled._data_validator is not None
     assert compiled.explain_data.iter_errors == compiled._data_validator.iter_errors
     assert compiled.data_is_valid(msg["data"]) and not compiled.data_is_valid(broken["data"])
-    assert compiled.data_is_valid == compiled._data_validator.is_valid
+    # data_is_valid asks is_valid alone: its validator is the boolean form's (compile.py).
+    assert compiled.data_is_valid == checker.boolean_validator(compiled.data_schema).is_valid
 
 
 def test_the_key_regex_is_compiled_in_its_stand_ins_place_at_its_first_use():
@@ -202,9 +203,9 @@ def test_no_schema_is_built_twice(monkeypatch):
     built = []
     real = jsonschema_rs.Draft202012Validator
 
-    def counting(schema):
-        built.append(repr(schema))
-        return real(schema)
+    def counting(schema, **options):
+        built.append(repr((schema, options)))
+        return real(schema, **options)
 
     checker = Checker(CATALOGUE)
     monkeypatch.setattr(jsonschema_rs, "Draft202012Validator", counting)
