@@ -14,6 +14,7 @@ from ..findings import show_value
 from .template import MISSING, Template, get_path, render
 
 ABSENT = object()  # expected_keys: the page documents no required_acl for the event
+KEY_WRONG, ACL_WRONG = 1, 2  # keys_plan's answers besides 0 (both right)
 
 # The strings jsonschema-rs's `uuid` format accepts are exactly those this pattern matches
 # (tests/unit/check/test_compile.py checks it on generated strings), and it tells them apart
@@ -132,13 +133,14 @@ class CompiledEvent:
         return True
 
     def keys_plan(self, name_values):
-        """keys_ok(msg, rk): do the routing key and required_acl match the templates? For a
-        name whose key and ACL the name alone decides, the routes compare with
-        expected_keys() instead; here, when the name decides the key but the data fills the
-        ACL, the key is rendered once (one string compare instead of a regex match and its
-        groups) and the ACL by a filler made once. The result is the general check's: a key
-        that passes the regex check is its literals joined with its words, i.e. the rendered
-        key, and the rendered key is checked to pass it once, here."""
+        """keys_wrong(msg, rk): 0 when the routing key and required_acl match the templates,
+        KEY_WRONG when the key does not (the ACL unchecked), ACL_WRONG when the key does (or
+        is None) and the ACL does not. For a name whose key and ACL the name alone decides,
+        the routes compare with expected_keys() instead; here, when the name decides the key
+        but the data fills the ACL, the key is rendered once (one string compare instead of
+        a regex match and its groups) and the ACL by a filler made once. The result is the
+        general check's: a key that passes the regex check is its literals joined with its
+        words, i.e. the rendered key, and the rendered key is checked to pass it once, here."""
         if self.not_yet:
             return None
         general = self._general_keys_ok(name_values)
@@ -154,12 +156,12 @@ class CompiledEvent:
             return general
         acl_fill = self.acl.filler(name_values)
 
-        def keys_ok(msg, routing_key):
+        def keys_wrong(msg, routing_key):
             if routing_key is not None and routing_key != expected_rk:
-                return False
+                return KEY_WRONG
             acl = msg.get("required_acl")
-            return type(acl) is str and acl == acl_fill(msg)
-        return keys_ok
+            return 0 if type(acl) is str and acl == acl_fill(msg) else ACL_WRONG
+        return keys_wrong
 
     def expected_keys(self, name_values):
         """(routing key, required_acl) of every conforming message of the name when the name
@@ -182,14 +184,14 @@ class CompiledEvent:
         rk_ok = self._rk_ok
         acl_fill = self.acl.filler(name_values) if self.acl is not None else None
 
-        def keys_ok(msg, routing_key):
+        def keys_wrong(msg, routing_key):
             if routing_key is not None and not rk_ok(msg, routing_key, name_values):
-                return False
+                return KEY_WRONG
             if acl_fill is None:
-                return "required_acl" not in msg
+                return ACL_WRONG if "required_acl" in msg else 0
             value = msg.get("required_acl")
-            return type(value) is str and value == acl_fill(msg)
-        return keys_ok
+            return 0 if type(value) is str and value == acl_fill(msg) else ACL_WRONG
+        return keys_wrong
 
 
 def boolean_form(schema, uuid_pattern: str):

@@ -15,7 +15,7 @@ import re
 
 from ..catalogue import envelope_schema
 from ..findings import OK, MessageResult
-from .compile import ABSENT
+from .compile import ABSENT, ACL_WRONG
 from .detailed import Findings
 from .template import MISSING
 
@@ -63,14 +63,16 @@ def documented_plan(checker, compiled, name: str, values: dict):
             return wrong_keys(msg, routing_key, routing_key is None or routing_key == expected_rk,
                               msg.get("required_acl", ABSENT) == expected_acl)
         return plan
-    keys_ok = compiled.keys_plan(values)
+    keys_wrong = compiled.keys_plan(values)
 
     def general_plan(msg, routing_key):
-        if keys_ok(msg, routing_key):
+        wrong = keys_wrong(msg, routing_key)
+        if not wrong:
             if is_valid(msg):
                 return MessageResult(name, routing_key, OK)
             return data_result(compiled, name, routing_key, msg)
-        return wrong_keys(msg, routing_key)
+        # Only the ACL wrong: the key passed its checks (it has no finding to look for).
+        return wrong_keys(msg, routing_key, wrong == ACL_WRONG)
     return general_plan
 
 
