@@ -7,10 +7,14 @@ import sys
 from pathlib import Path
 
 import pytest
+import strategies_profile
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from validator.catalogue import REPO_CATALOGUE, CatalogueError, load_catalogue, schema_with_defs
 from validator.catalogue_checks import unsourced_value_sets
+from validator.check import Checker
 from validator.schemagen import REPO_SCHEMAS, stale_files, write_all
 
 DOCUMENTED_17_08 = {
@@ -24,6 +28,7 @@ DOCUMENTED_17_08 = {
     "service_deregistered_event", "user_voicemail_message_created",
     "user_voicemail_message_updated", "user_voicemail_message_deleted",
 }
+IS_UUID_FIELD = Checker(load_catalogue()).is_uuid_field
 
 
 def test_every_documented_name_and_the_ami_family():
@@ -207,3 +212,20 @@ def test_every_event_schema_carries_the_definitions_it_reaches():
         got = schema_with_defs(schema, defs)
         assert set(got.get("$defs", {}) if isinstance(got, dict) else {}) == _reached(schema, defs)
     assert set(schema_with_defs({"$ref": "#/$defs/c"}, defs)["$defs"]) >= {"a", "b", "c", "uuid"}
+
+
+
+@settings(max_examples=strategies_profile.examples(300))
+@given(st.lists(st.sampled_from(["uuid", "_", "user", "UUID", "uuid_", "x", "\n", "_uuid", "-"]),
+                max_size=5).map("".join))
+def test_uuid_fields_names_uuid_and_its_suffixed_fields(name):
+    # What the catalogue's regex means (docs/engine.md), however it is spelt: the field `uuid`
+    # and every field ending in `_uuid`, nothing else (not UUID, not user_uuid_2).
+    assert IS_UUID_FIELD(name) is (name == "uuid" or name.endswith("_uuid"))
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("uuid", True), ("user_uuid", True), ("_uuid", True), ("a\n_uuid", True), ("xuuid", False),
+    ("user_uuid\n", False), ("UUID", False), ("uuid_x", False), ("", False)])
+def test_uuid_fields_on_the_names_near_it(name, expected):
+    assert IS_UUID_FIELD(name) is expected
