@@ -143,7 +143,7 @@ class CompiledEvent:
         words, i.e. the rendered key, and the rendered key is checked to pass it once, here."""
         if self.not_yet:
             return None
-        general = self._general_keys_ok(name_values)
+        general = self._general_keys_wrong(name_values)
         if _from_data(self.rk):
             return general
         if self.acl is None or not _from_data(self.acl):
@@ -180,7 +180,7 @@ class CompiledEvent:
             return None
         return expected_rk, expected_acl
 
-    def _general_keys_ok(self, name_values):
+    def _general_keys_wrong(self, name_values):
         rk_ok = self._rk_ok
         acl_fill = self.acl.filler(name_values) if self.acl is not None else None
 
