@@ -114,37 +114,30 @@ class Checker:
         self.shape_builder = ShapeBuilder(self)
 
     # -- compilation helpers -------------------------------------------------------
-    def validator(self, schema):
+    def validator(self, schema, validate_formats: bool = False):
         """The jsonschema-rs validator of `schema`, built once per distinct schema."""
         try:
-            key = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
+            key = b"%d " % validate_formats + orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
         except TypeError:  # not plain JSON: built, not shared
-            return jsonschema_rs.Draft202012Validator(schema)
+            return jsonschema_rs.Draft202012Validator(schema, validate_formats=validate_formats)
         built = self._validators.get(key)
         if built is None:
-            built = self._validators[key] = jsonschema_rs.Draft202012Validator(schema)
+            built = self._validators[key] = jsonschema_rs.Draft202012Validator(
+                schema, validate_formats=validate_formats)
         return built
 
     def boolean_validator(self, schema):
-        """A validator of `schema` asked is_valid alone, never its errors: built from the
-        schema's boolean form (compile.boolean_form: UUIDs by format, $refs inlined), once
-        per distinct schema (-3% of a 17.08 message's instructions)."""
+        """A validator of `schema` asked is_valid alone, never its errors: the validator of
+        the schema's boolean form (compile.boolean_form: UUIDs by format, $refs inlined),
+        shared with every schema of the same form (-3% of a 17.08 message's instructions)."""
         try:
             key = orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
-        except TypeError:  # not plain JSON: as it is, not shared
-            return jsonschema_rs.Draft202012Validator(schema)
+        except TypeError:  # not plain JSON: as it is
+            return self.validator(schema)
         built = self._boolean_validators.get(key)
         if built is None:
-            form, formats = boolean_form(schema, self.uuid_pattern)
-            if form is schema:  # nothing to change: the explainers' validator
-                built = self.validator(schema)
-            else:  # schemas that differ in $defs alone can have one form
-                form_key = b"form %d " % formats + orjson.dumps(form, option=orjson.OPT_SORT_KEYS)
-                built = self._boolean_validators.get(form_key)
-                if built is None:
-                    built = self._boolean_validators[form_key] = (
-                        jsonschema_rs.Draft202012Validator(form, validate_formats=formats))
-            self._boolean_validators[key] = built
+            built = self._boolean_validators[key] = self.validator(
+                *boolean_form(schema, self.uuid_pattern))
         return built
 
     def _parse_target(self, text: str) -> tuple[int, int]:
